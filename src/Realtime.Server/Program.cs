@@ -1,5 +1,31 @@
+using Realtime.Server.Auth;
+using Realtime.Server.Bus;
+using Realtime.Server.Live;
+using Realtime.Server.Notifications;
+using Realtime.Server.Operations;
+using Realtime.Server.Storage;
+
 var builder = WebApplication.CreateBuilder(args);
+
+builder.AddOperations();
+builder.AddStorage();
+builder.AddAuth();
+builder.AddBus();
+builder.AddLive();
+builder.AddNotifications();
+
 var app = builder.Build();
+
+app.UseOperations();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
+
+app.MapOperationsApi();
+app.MapNotificationsApi();
+app.MapLive();
+
 app.Run();
 
+/// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -1,0 +1,10 @@
+namespace Realtime.Server.Bus;
+
+internal static class BusSetup
+{
+    public static WebApplicationBuilder AddBus(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IMessageBus, InProcessBus>();
+        return builder;
+    }
+}

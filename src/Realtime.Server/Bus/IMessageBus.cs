@@ -1,0 +1,19 @@
+namespace Realtime.Server.Bus;
+
+/// <summary>
+/// Carries live messages to every node, this one included. Publishing never fails the caller's
+/// committed work: a message the bus loses is recovered from PostgreSQL by the sequencer.
+/// Handlers must only enqueue: they run on the bus's delivery thread.
+/// </summary>
+internal interface IMessageBus
+{
+    /// <summary>Publishes a committed batch to every node's sequencer, in the order of calls from one node.</summary>
+    Task PublishAsync(NotificationBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>Publishes a per-user event to every node that may hold that user's connections.</summary>
+    Task PublishAsync(UserEvent userEvent, CancellationToken cancellationToken);
+
+    void OnBatch(Action<NotificationBatch> handler);
+
+    void OnUserEvent(Action<UserEvent> handler);
+}

@@ -1,0 +1,30 @@
+namespace Realtime.Server.Bus;
+
+/// <summary>The bus of a node that runs alone: publishing hands the message straight to this node's handlers.</summary>
+internal sealed class InProcessBus : IMessageBus
+{
+    private readonly List<Action<NotificationBatch>> _batchHandlers = [];
+    private readonly List<Action<UserEvent>> _userEventHandlers = [];
+
+    public Task PublishAsync(NotificationBatch batch, CancellationToken cancellationToken)
+    {
+        foreach (var handler in _batchHandlers)
+        {
+            handler(batch);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task PublishAsync(UserEvent userEvent, CancellationToken cancellationToken)
+    {
+        foreach (var handler in _userEventHandlers)
+        {
+            handler(userEvent);
+        }
+        return Task.CompletedTask;
+    }
+
+    public void OnBatch(Action<NotificationBatch> handler) => _batchHandlers.Add(handler);
+
+    public void OnUserEvent(Action<UserEvent> handler) => _userEventHandlers.Add(handler);
+}

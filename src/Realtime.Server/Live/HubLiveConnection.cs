@@ -1,0 +1,14 @@
+using Microsoft.AspNetCore.SignalR;
+using Realtime.Server.Notifications;
+
+namespace Realtime.Server.Live;
+
+/// <summary>A SignalR connection. Payloads are pre-serialized JSON, written into the invocation as objects.</summary>
+internal sealed class HubLiveConnection(HubCallerContext context, IHubContext<NotificationsHub> hub, string transport, LiveServices services)
+    : LiveConnection(context.ConnectionId, context.UserIdentifier!, transport, services)
+{
+    protected override ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken) =>
+        new(hub.Clients.Client(Id).SendAsync(target, payload, cancellationToken));
+
+    public override void Close() => context.Abort();
+}

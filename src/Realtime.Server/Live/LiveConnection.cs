@@ -1,0 +1,225 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Realtime.Server.Bus;
+using Realtime.Server.Notifications;
+
+namespace Realtime.Server.Live;
+
+/// <summary>
+/// One client connection on this node, whatever its transport. Everything it is sent goes through
+/// one bounded queue and one writer loop, which is what gives each connection its guarantee:
+/// a resume holds live messages back (they wait in the queue behind it) while it replays from
+/// PostgreSQL, and no notification id is sent twice. A client that stops reading fills its queue
+/// and is closed; it resumes when it reconnects, so nothing is lost and nobody else waits.
+/// </summary>
+internal abstract partial class LiveConnection
+{
+    private readonly Channel<Outgoing> _queue;
+    private readonly InboxStore _inbox;
+    private readonly TimeProvider _time;
+    private readonly LiveOptions _options;
+    private readonly ILogger _logger;
+
+    // Every notification the user can see with an id in (_sentAbove, _lastSent] has been sent here
+    // (or was covered by the client's own cursor). Only the writer loop touches these.
+    private long _sentAbove = -1;
+    private long _lastSent;
+
+    protected LiveConnection(string id, string userId, string transport, LiveServices services)
+    {
+        Id = id;
+        UserId = userId;
+        Transport = transport;
+        _inbox = services.Inbox;
+        _time = services.Time;
+        _options = services.Options.Value;
+        _logger = services.Logger;
+        _queue = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(_options.ConnectionQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public string Id { get; }
+
+    public string UserId { get; }
+
+    public string Transport { get; }
+
+    /// <summary>The highest notification id sent on this connection (or covered by its resume cursor).</summary>
+    public long LastSentId => Volatile.Read(ref _lastSent);
+
+    /// <summary>Messages waiting to be written.</summary>
+    public int QueuedCount => _queue.Reader.Count;
+
+    public void EnqueueNotification(SequencedNotification notification) => Offer(new LiveNotification(notification));
+
+    public void EnqueueEvent(string target, RawJson payload) => Offer(new LiveEvent(target, payload));
+
+    /// <summary>
+    /// Replays every notification above <paramref name="afterId"/> that this connection has not been
+    /// sent, in id order, holding live messages back meanwhile. Returns how many were replayed.
+    /// </summary>
+    public async Task<int> ResumeAsync(long afterId, CancellationToken cancellationToken)
+    {
+        var resume = new ResumeRequest(afterId);
+        Offer(resume);
+        return await resume.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Writes queued messages until the connection ends.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var item in _queue.Reader.ReadAllAsync(cancellationToken))
+            {
+                switch (item)
+                {
+                    case LiveNotification { Notification: var notification }:
+                        await WriteLiveAsync(notification, cancellationToken);
+                        break;
+                    case LiveEvent liveEvent:
+                        await WriteAsync(liveEvent.Target, liveEvent.Payload, null, cancellationToken);
+                        break;
+                    case ResumeRequest resume:
+                        await ResumeNowAsync(resume, cancellationToken);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogWriteFailed(_logger, Id, ex);
+            Close();
+        }
+        finally
+        {
+            _queue.Writer.TryComplete();
+            while (_queue.Reader.TryRead(out var left))
+            {
+                (left as ResumeRequest)?.Completion.TrySetCanceled();
+            }
+        }
+    }
+
+    /// <summary>Stops the writer loop once the connection has ended.</summary>
+    public void Complete() => _queue.Writer.TryComplete();
+
+    /// <summary>Writes one message to the client; <paramref name="id"/> is set for notifications.</summary>
+    protected abstract ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken);
+
+    /// <summary>Ends the connection from the server side.</summary>
+    public abstract void Close();
+
+    private void Offer(Outgoing item)
+    {
+        if (_queue.Writer.TryWrite(item))
+        {
+            return;
+        }
+        if (_queue.Reader.Completion.IsCompleted)
+        {
+            (item as ResumeRequest)?.Completion.TrySetCanceled();
+            return;
+        }
+        LogFellBehind(_logger, Id, UserId, _options.ConnectionQueueCapacity);
+        (item as ResumeRequest)?.Completion.TrySetException(new InvalidOperationException("The connection fell behind and is being closed."));
+        _queue.Writer.TryComplete();
+        Close();
+    }
+
+    private async ValueTask WriteLiveAsync(SequencedNotification notification, CancellationToken cancellationToken)
+    {
+        if (notification.Id <= _lastSent || notification.ExpiresAt <= _time.GetUtcNow().UtcDateTime)
+        {
+            return;
+        }
+        await WriteAsync(ClientTargets.Notification, notification.Json, notification.Id, cancellationToken);
+        if (_sentAbove < 0)
+        {
+            _sentAbove = notification.Id - 1;
+        }
+        Volatile.Write(ref _lastSent, notification.Id);
+    }
+
+    private async Task ResumeNowAsync(ResumeRequest resume, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var replayed = await ReplayAsync(resume.AfterId, cancellationToken);
+            var unread = await _inbox.UnreadCountAsync(UserId, cancellationToken);
+            await WriteAsync(ClientTargets.UnreadCount, UnreadCountPayload(unread), null, cancellationToken);
+            resume.Completion.TrySetResult(replayed);
+        }
+        catch (Exception ex)
+        {
+            resume.Completion.TrySetException(ex);
+            throw;
+        }
+    }
+
+    private async Task<int> ReplayAsync(long afterId, CancellationToken cancellationToken)
+    {
+        var cursor = afterId;
+        var replayed = 0;
+        var highest = Math.Max(_lastSent, afterId);
+        while (true)
+        {
+            var page = await _inbox.ReadAfterAsync(UserId, cursor, _options.ReplayPageSize, cancellationToken);
+            foreach (var notification in page)
+            {
+                cursor = notification.Id;
+                if (notification.Id > _sentAbove && notification.Id <= _lastSent)
+                {
+                    continue; // already sent live on this connection
+                }
+                var json = new RawJson(JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification));
+                await WriteAsync(ClientTargets.Notification, json, notification.Id, cancellationToken);
+                highest = Math.Max(highest, notification.Id);
+                replayed++;
+            }
+            if (page.Count < _options.ReplayPageSize)
+            {
+                break;
+            }
+        }
+        _sentAbove = _sentAbove < 0 ? afterId : Math.Min(_sentAbove, afterId);
+        Volatile.Write(ref _lastSent, highest);
+        return replayed;
+    }
+
+    public static RawJson UnreadCountPayload(int unreadCount) =>
+        new(JsonSerializer.SerializeToUtf8Bytes(new UnreadCountMessage(unreadCount), RealtimeJsonContext.Default.UnreadCountMessage));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} of {UserId} fell {Capacity} messages behind; closing it (it resumes on reconnect)")]
+    private static partial void LogFellBehind(ILogger logger, string connectionId, string userId, int capacity);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Writing to connection {ConnectionId} failed; closing it")]
+    private static partial void LogWriteFailed(ILogger logger, string connectionId, Exception exception);
+
+    private abstract record Outgoing;
+
+    private sealed record LiveNotification(SequencedNotification Notification) : Outgoing;
+
+    private sealed record LiveEvent(string Target, RawJson Payload) : Outgoing;
+
+    private sealed record ResumeRequest(long AfterId) : Outgoing
+    {
+        public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
+
+/// <summary>What every live connection needs from the node, in one bundle.</summary>
+internal sealed class LiveServices(InboxStore inbox, TimeProvider time, IOptions<LiveOptions> options, ILogger<LiveConnection> logger)
+{
+    public InboxStore Inbox { get; } = inbox;
+    public TimeProvider Time { get; } = time;
+    public IOptions<LiveOptions> Options { get; } = options;
+    public ILogger Logger { get; } = logger;
+}

@@ -1,0 +1,15 @@
+namespace Realtime.Server.Live;
+
+internal sealed class LiveOptions
+{
+    public const string SectionName = "Live";
+
+    /// <summary>Messages queued for one connection before it counts as stuck and is closed (it resumes on reconnect).</summary>
+    public int ConnectionQueueCapacity { get; set; } = 1_000;
+
+    /// <summary>Notifications read from PostgreSQL per query during a replay.</summary>
+    public int ReplayPageSize { get; set; } = 500;
+
+    /// <summary>How long the sequencer waits for a missing id range before reading it from PostgreSQL.</summary>
+    public TimeSpan GapWait { get; set; } = TimeSpan.FromMilliseconds(50);
+}

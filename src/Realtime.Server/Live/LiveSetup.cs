@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.SignalR;
+using Realtime.Server.Bus;
+using Realtime.Server.Storage;
+
+namespace Realtime.Server.Live;
+
+internal static class LiveSetup
+{
+    public static WebApplicationBuilder AddLive(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.SectionName);
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<LiveServices>();
+        services.AddSingleton<SequenceStore>();
+        services.AddSingleton<UnreadCountRefresher>();
+        services.AddHostedService(sp => sp.GetRequiredService<UnreadCountRefresher>());
+        services.AddSingleton<Dispatcher>();
+        services.AddSingleton<Sequencer>();
+        services.AddSingleton<IStartupTask>(sp => sp.GetRequiredService<Sequencer>());
+        services.AddHostedService(sp => sp.GetRequiredService<Sequencer>());
+
+        services.AddSignalR(hub =>
+            {
+                hub.KeepAliveInterval = TimeSpan.FromSeconds(15);
+                hub.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
+            })
+            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, RealtimeJsonContext.Default));
+        return builder;
+    }
+
+    public static WebApplication MapLive(this WebApplication app)
+    {
+        // Per-user events go straight to this node's connections; handlers only enqueue.
+        var dispatcher = app.Services.GetRequiredService<Dispatcher>();
+        app.Services.GetRequiredService<IMessageBus>().OnUserEvent(dispatcher.Deliver);
+
+        app.MapHub<NotificationsHub>(NotificationsHub.Path, options => options.CloseOnAuthenticationExpiration = true);
+        return app;
+    }
+}

@@ -1,0 +1,16 @@
+namespace Realtime.Server.Live;
+
+/// <summary>Names of the messages the server sends, the same on the hub and as SSE event names.</summary>
+internal static class ClientTargets
+{
+    public const string Notification = "notification";
+    public const string UnreadCount = "unreadCount";
+    public const string NotificationRead = "notificationRead";
+    public const string NotificationDeleted = "notificationDeleted";
+}
+
+internal sealed record UnreadCountMessage(int UnreadCount);
+
+internal sealed record NotificationReadMessage(IReadOnlyList<long> Ids, bool All, long? UpTo, bool Read, int UnreadCount);
+
+internal sealed record NotificationDeletedMessage(IReadOnlyList<long> Ids, int UnreadCount);

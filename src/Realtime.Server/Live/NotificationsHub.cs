@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Connections.Features;
+using Microsoft.AspNetCore.SignalR;
+using Realtime.Server.Notifications;
+
+namespace Realtime.Server.Live;
+
+/// <summary>
+/// <c>/hubs/notifications</c>: every connection joins its user's live set on this node; the client
+/// calls <see cref="Resume"/> with the highest id it has seen to catch up without gap or duplicate.
+/// </summary>
+[Authorize]
+internal sealed class NotificationsHub(ConnectionRegistry registry, LiveServices services, IHubContext<NotificationsHub> hubContext, ReadStateService readState) : Hub
+{
+    public const string Path = "/hubs/notifications";
+    private const string LiveConnectionItem = "live";
+
+    public override Task OnConnectedAsync()
+    {
+        var connection = new HubLiveConnection(Context, hubContext, TransportName(Context), services);
+        Context.Items[LiveConnectionItem] = connection;
+        registry.Add(connection);
+        _ = connection.RunAsync(Context.ConnectionAborted);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (Context.Items[LiveConnectionItem] is LiveConnection connection)
+        {
+            registry.Remove(connection);
+            connection.Complete();
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Sends every notification with an id above <paramref name="afterId"/> not yet sent here; returns how many.</summary>
+    public Task<int> Resume(long afterId)
+    {
+        if (afterId < 0)
+        {
+            throw new HubException("afterId must be 0 or a notification id.");
+        }
+        return Live.ResumeAsync(afterId, Context.ConnectionAborted);
+    }
+
+    public async Task MarkRead(long id)
+    {
+        if (!await readState.SetReadAsync(UserId, id, read: true, Context.ConnectionAborted))
+        {
+            throw NotFound(id);
+        }
+    }
+
+    public async Task MarkUnread(long id)
+    {
+        if (!await readState.SetReadAsync(UserId, id, read: false, Context.ConnectionAborted))
+        {
+            throw NotFound(id);
+        }
+    }
+
+    public Task MarkAllRead() => readState.ReadAllAsync(UserId, upTo: null, Context.ConnectionAborted);
+
+    private string UserId => Context.UserIdentifier!;
+
+    private LiveConnection Live => (LiveConnection)Context.Items[LiveConnectionItem]!;
+
+    private static HubException NotFound(long id) => new($"Notification {id} was not found.");
+
+    private static string TransportName(HubCallerContext context) =>
+        context.Features.Get<IHttpTransportFeature>()?.TransportType switch
+        {
+            HttpTransportType.WebSockets => "websockets",
+            HttpTransportType.ServerSentEvents => "serversentevents",
+            HttpTransportType.LongPolling => "longpolling",
+            _ => "unknown",
+        };
+}

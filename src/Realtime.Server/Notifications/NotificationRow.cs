@@ -1,0 +1,23 @@
+namespace Realtime.Server.Notifications;
+
+/// <summary>A row of <c>notifications</c> as Dapper reads it.</summary>
+internal sealed class NotificationRow
+{
+    public const string Columns = "id, user_id, category, title, body, data::text AS data, link, priority, created_at, expires_at, read_at";
+
+    public long Id { get; init; }
+    public string UserId { get; init; } = "";
+    public string Category { get; init; } = "";
+    public string Title { get; init; } = "";
+    public string? Body { get; init; }
+    public string? Data { get; init; }
+    public string? Link { get; init; }
+    public string Priority { get; init; } = NotificationPriority.Normal;
+    public DateTime CreatedAt { get; init; }
+    public DateTime? ExpiresAt { get; init; }
+    public DateTime? ReadAt { get; init; }
+
+    public Notification ToNotification() => new(
+        Id, UserId, Category, Title, Body, Data is null ? null : RawJson.FromText(Data), Link, Priority,
+        Broadcast: false, CreatedAt, ExpiresAt, ReadAt);
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+
+namespace Realtime.Server.Notifications;
+
+/// <summary>The body of <c>POST /api/notifications</c>, as sent; <see cref="SendRequestValidator"/> checks it.</summary>
+internal sealed class SendRequest
+{
+    public string? UserId { get; set; }
+    public List<string?>? UserIds { get; set; }
+    public string? Title { get; set; }
+    public string? Body { get; set; }
+    public string? Category { get; set; }
+    public JsonElement? Data { get; set; }
+    public string? Link { get; set; }
+    public string? Priority { get; set; }
+    public long? TtlSeconds { get; set; }
+    public string? IdempotencyKey { get; set; }
+}
+
+/// <summary>A send that passed validation: recipients de-duplicated, defaults applied, data minified.</summary>
+internal sealed record ValidatedSend(
+    IReadOnlyList<string> UserIds,
+    string Title,
+    string? Body,
+    string Category,
+    string? DataJson,
+    string? Link,
+    string Priority,
+    long? TtlSeconds,
+    string? IdempotencyKey)
+{
+    /// <summary>What the idempotency check compares: every field that shapes the notifications.</summary>
+    public byte[] ComputeHash()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            writer.WriteStartArray();
+            foreach (var userId in UserIds)
+            {
+                writer.WriteStringValue(userId);
+            }
+            writer.WriteEndArray();
+            writer.WriteStringValue(Title);
+            writer.WriteStringValue(Body);
+            writer.WriteStringValue(Category);
+            writer.WriteStringValue(DataJson);
+            writer.WriteStringValue(Link);
+            writer.WriteStringValue(Priority);
+            if (TtlSeconds is { } ttl) writer.WriteNumberValue(ttl); else writer.WriteNullValue();
+            writer.WriteEndArray();
+        }
+        return System.Security.Cryptography.SHA256.HashData(buffer.ToArray());
+    }
+}
+
+internal sealed record SentNotification(long Id, string UserId);
+
+internal sealed record SendResponse(IReadOnlyList<SentNotification> Notifications);

@@ -1,0 +1,195 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Realtime.Server.Notifications;
+
+/// <summary>The send rules of the contract. Errors are keyed by the field at fault (camelCase).</summary>
+internal static class SendRequestValidator
+{
+    public const int MaxRecipients = 1_000;
+    public const int MaxUserIdLength = 200;
+    public const int MaxTitleLength = 200;
+    public const int MaxBodyLength = 4_000;
+    public const int MaxCategoryLength = 100;
+    public const int MaxDataBytes = 16 * 1024;
+    public const int MaxLinkLength = 2_048;
+    public const long MaxTtlSeconds = 31_536_000; // one year
+    public const int MaxIdempotencyKeyLength = 200;
+    public const string DefaultCategory = "general";
+
+    public static (ValidatedSend? Send, Dictionary<string, string[]> Errors) Validate(SendRequest request)
+    {
+        var errors = new Dictionary<string, string[]>();
+        void Fail(string field, string message) => errors.TryAdd(field, [message]);
+
+        var userIds = ValidateRecipients(request, Fail);
+
+        var title = request.Title;
+        if (string.IsNullOrEmpty(title))
+        {
+            Fail("title", "The title is required.");
+        }
+        else
+        {
+            CheckText("title", title, MaxTitleLength, Fail);
+        }
+
+        if (request.Body is not null)
+        {
+            CheckText("body", request.Body, MaxBodyLength, Fail);
+        }
+
+        var category = request.Category ?? DefaultCategory;
+        if (request.Category is not null)
+        {
+            if (request.Category.Length == 0)
+            {
+                Fail("category", "The category must not be empty.");
+            }
+            CheckText("category", request.Category, MaxCategoryLength, Fail);
+        }
+
+        string? dataJson = null;
+        if (request.Data is { ValueKind: not JsonValueKind.Null } data)
+        {
+            if (data.ValueKind != JsonValueKind.Object)
+            {
+                Fail("data", "data must be a JSON object.");
+            }
+            else if (ContainsNul(data))
+            {
+                Fail("data", "data must not contain NUL characters.");
+            }
+            else
+            {
+                dataJson = JsonSerializer.Serialize(data, RealtimeJsonContext.Default.JsonElement);
+                if (Encoding.UTF8.GetByteCount(dataJson) > MaxDataBytes)
+                {
+                    Fail("data", $"data must be at most {MaxDataBytes} bytes of JSON.");
+                }
+            }
+        }
+
+        if (request.Link is not null)
+        {
+            if (!Uri.TryCreate(request.Link, UriKind.Absolute, out var link) || link.Scheme is not ("http" or "https") || string.IsNullOrEmpty(link.Host))
+            {
+                Fail("link", "link must be an absolute http or https URL.");
+            }
+            else
+            {
+                CheckText("link", request.Link, MaxLinkLength, Fail);
+            }
+        }
+
+        var priority = request.Priority is null ? NotificationPriority.Normal : NotificationPriority.Normalize(request.Priority);
+        if (priority is null)
+        {
+            Fail("priority", "priority must be one of low, normal, high, urgent.");
+        }
+
+        if (request.TtlSeconds is { } ttl && ttl is < 1 or > MaxTtlSeconds)
+        {
+            Fail("ttlSeconds", $"ttlSeconds must be between 1 and {MaxTtlSeconds}.");
+        }
+
+        if (request.IdempotencyKey is not null)
+        {
+            if (request.IdempotencyKey.Length == 0)
+            {
+                Fail("idempotencyKey", "idempotencyKey must not be empty.");
+            }
+            CheckText("idempotencyKey", request.IdempotencyKey, MaxIdempotencyKeyLength, Fail);
+        }
+
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        return (new ValidatedSend(userIds!, title!, request.Body, category, dataJson, request.Link, priority!, request.TtlSeconds, request.IdempotencyKey), errors);
+    }
+
+    private static List<string>? ValidateRecipients(SendRequest request, Action<string, string> fail)
+    {
+        if (request.UserId is not null && request.UserIds is not null)
+        {
+            fail("userIds", "Give either userId or userIds, not both.");
+            return null;
+        }
+
+        if (request.UserId is not null)
+        {
+            return CheckUserId("userId", request.UserId, fail) ? [request.UserId] : null;
+        }
+
+        if (request.UserIds is null || request.UserIds.Count == 0)
+        {
+            fail("userIds", "At least one recipient is required (userId or userIds).");
+            return null;
+        }
+
+        var distinct = new List<string>(request.UserIds.Count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < request.UserIds.Count; i++)
+        {
+            var userId = request.UserIds[i];
+            if (userId is null)
+            {
+                fail("userIds", $"userIds[{i}] must be a string.");
+                return null;
+            }
+            if (!CheckUserId("userIds", userId, fail))
+            {
+                return null;
+            }
+            if (seen.Add(userId))
+            {
+                distinct.Add(userId);
+            }
+        }
+
+        if (distinct.Count > MaxRecipients)
+        {
+            fail("userIds", $"At most {MaxRecipients} distinct recipients per request.");
+            return null;
+        }
+        return distinct;
+    }
+
+    private static bool CheckUserId(string field, string userId, Action<string, string> fail)
+    {
+        if (userId.Length is 0 or > MaxUserIdLength)
+        {
+            fail(field, $"A user id must be 1 to {MaxUserIdLength} characters.");
+            return false;
+        }
+        if (userId.Contains('\0'))
+        {
+            fail(field, "A user id must not contain NUL characters.");
+            return false;
+        }
+        return true;
+    }
+
+    private static void CheckText(string field, string value, int maxLength, Action<string, string> fail)
+    {
+        if (value.Length > maxLength)
+        {
+            fail(field, $"{field} must be at most {maxLength} characters.");
+        }
+        else if (value.Contains('\0'))
+        {
+            fail(field, $"{field} must not contain NUL characters.");
+        }
+    }
+
+    /// <summary>PostgreSQL's jsonb rejects \u0000 anywhere, in keys and in values.</summary>
+    private static bool ContainsNul(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().Any(p => p.Name.Contains('\0') || ContainsNul(p.Value)),
+        JsonValueKind.Array => element.EnumerateArray().Any(ContainsNul),
+        JsonValueKind.String => element.GetString()!.Contains('\0'),
+        _ => false,
+    };
+}

@@ -1,0 +1,39 @@
+using Realtime.Server.Notifications;
+
+namespace Realtime.Server.Operations;
+
+internal static class OperationsSetup
+{
+    public static WebApplicationBuilder AddOperations(this WebApplicationBuilder builder)
+    {
+        builder.AddLogging();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ExceptionHandling>();
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, RealtimeJsonContext.Default);
+            json.SerializerOptions.Converters.Add(new UtcTimestampConverter());
+        });
+        builder.Services.AddOpenApi();
+        builder.AddRateLimits();
+        return builder;
+    }
+
+    /// <summary>The middleware every request passes through, in order.</summary>
+    public static WebApplication UseOperations(this WebApplication app)
+    {
+        app.UseCorrelationId();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseReadinessGate();
+        return app;
+    }
+
+    public static WebApplication MapOperationsApi(this WebApplication app)
+    {
+        app.MapHealthApi();
+        app.MapOpenApi().AllowAnonymous();
+        return app;
+    }
+}

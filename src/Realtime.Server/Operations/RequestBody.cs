@@ -1,0 +1,95 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Realtime.Server.Operations;
+
+/// <summary>
+/// Reads a JSON request body within a size limit, turning every client mistake into a problem
+/// response that names the field at fault (never an exception that would become a 500).
+/// </summary>
+internal static class RequestBody
+{
+    public const string WholeBodyField = "request";
+
+    public static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context, int maxBytes, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (context.Request.ContentLength > maxBytes)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = maxBytes;
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = await ReadUpToAsync(context.Request.Body, maxBytes, cancellationToken);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+        catch (RequestTooLargeException)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+
+        if (bytes.Length == 0)
+        {
+            return (null, Invalid(WholeBodyField, "A JSON body is required."));
+        }
+        try
+        {
+            var value = JsonSerializer.Deserialize(bytes, typeInfo);
+            return value is null ? (null, Invalid(WholeBodyField, "The body must be a JSON object.")) : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            var field = FieldFromPath(ex.Path);
+            return (null, Invalid(field, field == WholeBodyField ? "The body is not valid JSON." : $"{field} has the wrong type or is not valid JSON."));
+        }
+    }
+
+    /// <summary><c>$.userIds[2]</c> → <c>userIds</c>; <c>$</c> → <c>request</c>.</summary>
+    public static string FieldFromPath(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path == "$" || !path.StartsWith("$.", StringComparison.Ordinal))
+        {
+            return WholeBodyField;
+        }
+        var field = path[2..];
+        var end = field.IndexOfAny(['.', '[']);
+        return end < 0 ? field : field[..end];
+    }
+
+    private static async Task<byte[]> ReadUpToAsync(Stream body, int maxBytes, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                throw new RequestTooLargeException();
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static IResult Invalid(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+
+    private static IResult TooLarge(int maxBytes) => TypedResults.Problem(
+        statusCode: StatusCodes.Status413PayloadTooLarge,
+        title: "Request body too large",
+        detail: $"The body must be at most {maxBytes} bytes.");
+
+    private sealed class RequestTooLargeException : Exception;
+}

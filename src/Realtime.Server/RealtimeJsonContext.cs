@@ -1,0 +1,23 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Realtime.Server.Live;
+using Realtime.Server.Notifications;
+using Realtime.Server.Operations;
+
+namespace Realtime.Server;
+
+/// <summary>Every type that crosses the wire, serialized by source-generated code.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, Converters = [typeof(UtcTimestampConverter)])]
+[JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(SendRequest))]
+[JsonSerializable(typeof(SendResponse))]
+[JsonSerializable(typeof(Notification))]
+[JsonSerializable(typeof(InboxPage))]
+[JsonSerializable(typeof(UnreadCountMessage))]
+[JsonSerializable(typeof(ReadAllRequest))]
+[JsonSerializable(typeof(UnreadCountResponse))]
+[JsonSerializable(typeof(NotificationReadMessage))]
+[JsonSerializable(typeof(NotificationDeletedMessage))]
+[JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(RawJson))]
+internal sealed partial class RealtimeJsonContext : JsonSerializerContext;
