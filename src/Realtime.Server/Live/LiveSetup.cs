@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Realtime.Server.Bus;
+using Realtime.Server.Notifications;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Live;
@@ -10,6 +11,7 @@ internal static class LiveSetup
     {
         var services = builder.Services;
         services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.SectionName);
+        services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<LiveServices>();
         services.AddSingleton<SequenceStore>();
@@ -25,7 +27,11 @@ internal static class LiveSetup
                 hub.KeepAliveInterval = TimeSpan.FromSeconds(15);
                 hub.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
             })
-            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, RealtimeJsonContext.Default));
+            .AddJsonProtocol(json =>
+            {
+                json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, RealtimeJsonContext.Default);
+                json.PayloadSerializerOptions.Converters.Add(new UtcTimestampConverter());
+            });
         return builder;
     }
 
