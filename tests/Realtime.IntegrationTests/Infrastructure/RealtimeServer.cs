@@ -1,0 +1,115 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Realtime.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// One real Realtime node: the real Kestrel server on a loopback port, configured only through
+/// the variables of the contract, with a clock the test can move forward.
+/// </summary>
+public sealed class RealtimeServer : WebApplicationFactory<Program>
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private readonly Dictionary<string, string?> _settings;
+
+    private RealtimeServer(Dictionary<string, string?> settings) => _settings = settings;
+
+    public TestTime Time { get; } = new();
+
+    public TestTokens Tokens { get; } = TestTokens.Default;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>Starts a node on <paramref name="connectionString"/> and waits until it is ready.</summary>
+    public static async Task<RealtimeServer> StartAsync(string connectionString, IDictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = connectionString,
+            ["ConnectionStrings:Redis"] = null,
+            ["Auth:SigningKey"] = TestTokens.DefaultSigningKey,
+            ["Auth:Issuer"] = TestTokens.DefaultIssuer,
+            ["Auth:Audience"] = TestTokens.DefaultAudience,
+            ["RateLimits:SendsPerSecond"] = "0",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+        var server = new RealtimeServer(all);
+        server.UseKestrel(0);
+        server.StartServer();
+        var addresses = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
+        server.BaseAddress = new Uri(addresses.Addresses.First().Replace("[::]", "127.0.0.1").Replace("localhost", "127.0.0.1"));
+        await server.WaitUntilReadyAsync();
+        return server;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+        builder.UseSetting("urls", "http://127.0.0.1:0");
+        builder.ConfigureServices(services => services.AddSingleton<TimeProvider>(Time));
+    }
+
+    /// <summary>An HTTP client for this node, with a bearer token when given.</summary>
+    public HttpClient CreateApiClient(string? token = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        return client;
+    }
+
+    /// <summary>Connects the SignalR test client to this node's hub.</summary>
+    public Task<HubTestClient> ConnectHubAsync(string? token) => HubTestClient.ConnectAsync(BaseAddress, token);
+
+    /// <summary>Sends one notification as a backend service and returns its id.</summary>
+    public async Task<long> SendAsync(string userId, string title = "Hello", object? extra = null)
+    {
+        using var client = CreateApiClient(Tokens.Service());
+        var body = new Dictionary<string, object?> { ["userId"] = userId, ["title"] = title };
+        foreach (var property in extra?.GetType().GetProperties() ?? [])
+        {
+            body[property.Name] = property.GetValue(extra);
+        }
+        var response = await client.PostAsJsonAsync("/api/notifications", body);
+        response.EnsureSuccessStatusCode();
+        var sent = await response.Content.ReadFromJsonAsync<SendResult>();
+        return sent!.Notifications.Single().Id;
+    }
+
+    private async Task WaitUntilReadyAsync()
+    {
+        using var client = CreateApiClient();
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (true)
+        {
+            var response = await client.GetAsync("/health/ready");
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The server did not become ready within {StartTimeout}: {await response.Content.ReadAsStringAsync()}");
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    public sealed record SendResult(List<SentItem> Notifications);
+
+    public sealed record SentItem(long Id, string UserId);
+}

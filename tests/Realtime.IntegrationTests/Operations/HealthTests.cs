@@ -1,0 +1,56 @@
+using System.Net;
+using System.Text.Json;
+using Realtime.IntegrationTests.Infrastructure;
+
+namespace Realtime.IntegrationTests.Operations;
+
+public sealed class HealthTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task LiveAnswersWithoutAToken()
+    {
+        using var client = fixture.Server.CreateApiClient();
+        var response = await client.GetAsync("/health/live");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ReadyReportsPostgresUp()
+    {
+        using var client = fixture.Server.CreateApiClient();
+        var response = await client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("up", body.RootElement.GetProperty("postgres").GetString());
+        Assert.Equal("ready", body.RootElement.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task EveryResponseEchoesTheCallersCorrelationId()
+    {
+        using var client = fixture.Server.CreateApiClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/notifications");
+        request.Headers.Add("X-Correlation-ID", "abc-123");
+        var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("abc-123", response.Headers.GetValues("X-Correlation-ID").Single());
+    }
+
+    [Fact]
+    public async Task AResponseWithoutACorrelationIdGetsANewOne()
+    {
+        using var client = fixture.Server.CreateApiClient();
+        var response = await client.GetAsync("/health/live");
+        Assert.False(string.IsNullOrWhiteSpace(response.Headers.GetValues("X-Correlation-ID").Single()));
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentDescribesTheRestApi()
+    {
+        using var client = fixture.Server.CreateApiClient();
+        var response = await client.GetAsync("/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(body.RootElement.GetProperty("paths").TryGetProperty("/api/notifications", out _));
+    }
+}
