@@ -26,6 +26,11 @@ internal abstract partial class LiveConnection
     private long _sentAbove = -1;
     private long _lastSent;
 
+    // The client's first Resume skips the queue (live messages wait behind it); 1 once it is claimed
+    // by a Resume or by the end of the grace period.
+    private readonly TaskCompletionSource<ResumeRequest> _firstResume = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _firstResumeClaimed;
+
     protected LiveConnection(string id, string userId, string transport, LiveServices services)
     {
         Id = id;
@@ -65,7 +70,14 @@ internal abstract partial class LiveConnection
     public async Task<int> ResumeAsync(long afterId, CancellationToken cancellationToken)
     {
         var resume = new ResumeRequest(afterId);
-        Offer(resume);
+        if (Interlocked.Exchange(ref _firstResumeClaimed, 1) == 0)
+        {
+            _firstResume.TrySetResult(resume);
+        }
+        else
+        {
+            Offer(resume);
+        }
         return await resume.Completion.Task.WaitAsync(cancellationToken);
     }
 
@@ -74,6 +86,10 @@ internal abstract partial class LiveConnection
     {
         try
         {
+            if (await WaitForFirstResumeAsync(cancellationToken) is { } firstResume)
+            {
+                await ResumeNowAsync(firstResume, cancellationToken);
+            }
             await foreach (var item in _queue.Reader.ReadAllAsync(cancellationToken))
             {
                 switch (item)
@@ -101,6 +117,11 @@ internal abstract partial class LiveConnection
         finally
         {
             _queue.Writer.TryComplete();
+            Interlocked.Exchange(ref _firstResumeClaimed, 1);
+            if (_firstResume.Task.IsCompletedSuccessfully)
+            {
+                _firstResume.Task.Result.Completion.TrySetCanceled();
+            }
             while (_queue.Reader.TryRead(out var left))
             {
                 (left as ResumeRequest)?.Completion.TrySetCanceled();
@@ -132,6 +153,26 @@ internal abstract partial class LiveConnection
         (item as ResumeRequest)?.Completion.TrySetException(new InvalidOperationException("The connection fell behind and is being closed."));
         _queue.Writer.TryComplete();
         Close();
+    }
+
+    /// <summary>
+    /// Live messages wait in the queue until the client's first Resume arrives (its replay goes
+    /// first) or the grace period ends. Null when the grace period ended without a Resume.
+    /// </summary>
+    private async Task<ResumeRequest?> WaitForFirstResumeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _firstResume.Task.WaitAsync(_options.ResumeGracePeriod, _time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            if (Interlocked.Exchange(ref _firstResumeClaimed, 1) == 0)
+            {
+                return null;
+            }
+            return await _firstResume.Task.WaitAsync(cancellationToken); // a Resume claimed it just now
+        }
     }
 
     private async ValueTask WriteLiveAsync(SequencedNotification notification, CancellationToken cancellationToken)

@@ -7,6 +7,13 @@ internal sealed class LiveOptions
     /// <summary>Messages queued for one connection before it counts as stuck and is closed (it resumes on reconnect).</summary>
     public int ConnectionQueueCapacity { get; set; } = 1_000;
 
+    /// <summary>
+    /// How long a new connection holds live messages back waiting for the client's first Resume, so
+    /// that the replay comes first and ids never go backwards. A client that never resumes gets its
+    /// first live messages this much later.
+    /// </summary>
+    public TimeSpan ResumeGracePeriod { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Notifications read from PostgreSQL per query during a replay.</summary>
     public int ReplayPageSize { get; set; } = 500;
 

@@ -1,0 +1,213 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Realtime.IntegrationTests.Infrastructure;
+
+namespace Realtime.IntegrationTests.Send;
+
+/// <summary>The send rules (API.md "Backend services: send"): what is refused, naming the field, and the edges that pass.</summary>
+public sealed class SendValidationTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private const int MaxBodyBytes = 256 * 1024;
+
+    private static readonly string[] NotificationKeys =
+        ["id", "userId", "category", "title", "body", "data", "link", "priority", "broadcast", "createdAt", "expiresAt", "readAt"];
+
+    private RealtimeServer Server => fixture.Server;
+
+    /// <summary>(what is wrong, the field it is reported under, the body as sent).</summary>
+    public static TheoryData<string, string, string> InvalidBodies => new()
+    {
+        { "title missing", "title", Json(new { userId = "u" }) },
+        { "title empty", "title", Json(new { userId = "u", title = "" }) },
+        { "title of 201 characters", "title", Json(new { userId = "u", title = new string('t', 201) }) },
+        { "title not a string", "title", """{"userId":"u","title":5}""" },
+        { "body of 4001 characters", "body", Json(new { userId = "u", title = "t", body = new string('b', 4001) }) },
+        { "userIds empty", "userIds", Json(new { userIds = Array.Empty<string>(), title = "t" }) },
+        { "userIds with 1001 distinct ids", "userIds", Json(new { userIds = Recipients(1001), title = "t" }) },
+        { "userIds not an array", "userIds", """{"userIds":"alice","title":"t"}""" },
+        { "both userId and userIds", "userIds", Json(new { userId = "u", userIds = new[] { "v" }, title = "t" }) },
+        { "neither userId nor userIds", "userIds", Json(new { title = "t" }) },
+        { "userId of 201 characters", "userId", Json(new { userId = new string('u', 201), title = "t" }) },
+        { "data an array", "data", Json(new { userId = "u", title = "t", data = new[] { 1, 2 } }) },
+        { "data over 16 KiB", "data", Json(new { userId = "u", title = "t", data = new { blob = new string('x', 16 * 1024) } }) },
+        { "link with the ftp scheme", "link", Json(new { userId = "u", title = "t", link = "ftp://x" }) },
+        { "link not a URL", "link", Json(new { userId = "u", title = "t", link = "not a url" }) },
+        { "priority extreme", "priority", Json(new { userId = "u", title = "t", priority = "extreme" }) },
+        { "ttlSeconds 0", "ttlSeconds", Json(new { userId = "u", title = "t", ttlSeconds = 0 }) },
+        { "ttlSeconds 31536001", "ttlSeconds", Json(new { userId = "u", title = "t", ttlSeconds = 31_536_001 }) },
+        { "idempotencyKey of 201 characters", "idempotencyKey", Json(new { userId = "u", title = "t", idempotencyKey = new string('k', 201) }) },
+        { "category of 101 characters", "category", Json(new { userId = "u", title = "t", category = new string('c', 101) }) },
+        { "NUL in the title", "title", Json(new { userId = "u", title = "a\0b" }) },
+        { "NUL in the body", "body", Json(new { userId = "u", title = "t", body = "a\0b" }) },
+        { "NUL in userId", "userId", Json(new { userId = "a\0b", title = "t" }) },
+        { "NUL in a userIds entry", "userIds", Json(new { userIds = new[] { "a", "b\0c" }, title = "t" }) },
+        { "NUL in a data value", "data", Json(new { userId = "u", title = "t", data = new { k = "a\0b" } }) },
+        { "NUL in a data key", "data", Json(new { userId = "u", title = "t", data = new Dictionary<string, int> { ["a\0b"] = 1 } }) },
+        { "NUL in the category", "category", Json(new { userId = "u", title = "t", category = "a\0b" }) },
+        { "malformed JSON", "request", "this is not json" },
+        { "truncated JSON", "request", """{"userId":"u","title":"t" """ },
+        { "a JSON array", "request", "[]" },
+        { "JSON null", "request", "null" },
+        { "an empty body", "request", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidBodies))]
+    public async Task AnInvalidSendIsAnswered400NamingTheField(string fault, string field, string json)
+    {
+        using var client = Sender();
+        var response = await SendApi.PostAsync(client, json);
+        await ProblemAssert.IsInvalidAsync(response, field, because: fault);
+    }
+
+    [Fact]
+    public async Task ExactlyAThousandDistinctRecipientsAreAllCreatedWithContiguousIncreasingIds()
+    {
+        var recipients = Recipients(1000).Select(id => $"{id}-{Guid.NewGuid():N}").ToArray();
+        using var client = Sender();
+
+        var sent = await SendApi.ReadSentAsync(await SendApi.PostAsync(client, new { userIds = recipients, title = "To a thousand" }));
+
+        Assert.Equal(recipients, sent.Select(s => s.UserId));
+        Assert.Equal(Enumerable.Range(0, 1000).Select(i => sent[0].Id + i), sent.Select(s => s.Id));
+        foreach (var recipient in new[] { recipients[0], recipients[^1] })
+        {
+            var inbox = await SendApi.InboxAsync(Server, recipient);
+            Assert.Equal(sent.Single(s => s.UserId == recipient).Id, Assert.Single(inbox).GetProperty("id").GetInt64());
+        }
+    }
+
+    [Fact]
+    public async Task DuplicateRecipientsCollapseIntoOneNotificationEach()
+    {
+        var (a, b) = (SendApi.NewUserId("a"), SendApi.NewUserId("b"));
+        using var client = Sender();
+
+        var sent = await SendApi.ReadSentAsync(await SendApi.PostAsync(client, new { userIds = new[] { a, b, a }, title = "Once each" }));
+
+        Assert.Equal(new[] { a, b }, sent.Select(s => s.UserId));
+        Assert.Single(await SendApi.InboxAsync(Server, a));
+    }
+
+    [Fact]
+    public async Task PriorityIsAcceptedInAnyCaseAndStoredLowercase()
+    {
+        var user = SendApi.NewUserId();
+        using var client = Sender();
+
+        await SendApi.ReadSentAsync(await SendApi.PostAsync(client, new { userId = user, title = "Loud", priority = "HIGH" }));
+
+        Assert.Equal("high", Assert.Single(await SendApi.InboxAsync(Server, user)).GetProperty("priority").GetString());
+    }
+
+    [Fact]
+    public async Task ANotificationWithOnlyTheRequiredFieldsHasEveryFieldWithNullsAndDefaults()
+    {
+        var user = SendApi.NewUserId();
+        using var client = Sender();
+
+        var sent = Assert.Single(await SendApi.ReadSentAsync(await SendApi.PostAsync(client, new { userId = user, title = "Bare" })));
+
+        var item = Assert.Single(await SendApi.InboxAsync(Server, user));
+        Assert.Equal(NotificationKeys.Order(), item.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(sent.Id, item.GetProperty("id").GetInt64());
+        Assert.Equal(user, item.GetProperty("userId").GetString());
+        Assert.Equal("general", item.GetProperty("category").GetString());
+        Assert.Equal("Bare", item.GetProperty("title").GetString());
+        Assert.Equal("normal", item.GetProperty("priority").GetString());
+        Assert.Equal(JsonValueKind.False, item.GetProperty("broadcast").ValueKind);
+        Assert.Equal(JsonValueKind.String, item.GetProperty("createdAt").ValueKind);
+        foreach (var empty in new[] { "body", "data", "link", "expiresAt", "readAt" })
+        {
+            Assert.True(item.GetProperty(empty).ValueKind == JsonValueKind.Null, $"{empty} should be null: {item}");
+        }
+    }
+
+    [Fact]
+    public async Task EveryFieldSentIsStoredAsSent()
+    {
+        var user = SendApi.NewUserId();
+        using var client = Sender();
+
+        await SendApi.ReadSentAsync(await SendApi.PostAsync(client, new
+        {
+            userId = user,
+            title = "Your order shipped",
+            body = "Order #123 is on its way",
+            category = "order.shipped",
+            data = new { orderId = "123", items = new[] { 1, 2 } },
+            link = "https://shop.example/orders/123",
+            priority = "urgent",
+        }));
+
+        var item = Assert.Single(await SendApi.InboxAsync(Server, user));
+        Assert.Equal("Order #123 is on its way", item.GetProperty("body").GetString());
+        Assert.Equal("order.shipped", item.GetProperty("category").GetString());
+        // jsonb keeps the value, not the text: keys may come back reordered and re-spaced.
+        var data = item.GetProperty("data").GetRawText();
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"orderId":"123","items":[1,2]}"""), JsonNode.Parse(data)), data);
+        Assert.Equal("https://shop.example/orders/123", item.GetProperty("link").GetString());
+        Assert.Equal("urgent", item.GetProperty("priority").GetString());
+    }
+
+    [Fact]
+    public async Task TtlSecondsSetsExpiresAtThatManySecondsAfterCreatedAt()
+    {
+        var user = SendApi.NewUserId();
+        using var client = Sender();
+
+        await SendApi.ReadSentAsync(await SendApi.PostAsync(client, new { userId = user, title = "Soon gone", ttlSeconds = 86_400 }));
+
+        var item = Assert.Single(await SendApi.InboxAsync(Server, user));
+        var createdAt = item.GetProperty("createdAt").GetDateTimeOffset();
+        var expiresAt = item.GetProperty("expiresAt").GetDateTimeOffset();
+        Assert.Equal(TimeSpan.FromSeconds(86_400), expiresAt - createdAt);
+    }
+
+    [Fact]
+    public async Task ABodyOver256KiBWithoutAContentLengthIsAnswered413()
+    {
+        using var client = Sender();
+        using var content = new UnknownLengthContent(Encoding.UTF8.GetBytes(OversizedBody()));
+
+        var response = await client.PostAsync(SendApi.Path, content);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task ABodyWhoseContentLengthIsOver256KiBIsAnswered413()
+    {
+        using var client = Sender();
+        var body = OversizedBody();
+
+        var response = await SendApi.PostAsync(client, body);
+
+        Assert.True(Encoding.UTF8.GetByteCount(body) > MaxBodyBytes);
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    private HttpClient Sender() => Server.CreateApiClient(Server.Tokens.Service());
+
+    private static string Json(object body) => JsonSerializer.Serialize(body);
+
+    private static string[] Recipients(int count) => Enumerable.Range(0, count).Select(i => $"r{i}").ToArray();
+
+    /// <summary>About 300 KB of otherwise valid JSON.</summary>
+    private static string OversizedBody() => Json(new { userId = "u", title = "t", body = new string('b', 300_000) });
+
+    /// <summary>Content the client must send chunked: it will not say its length up front.</summary>
+    private sealed class UnknownLengthContent(byte[] bytes) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
+            stream.WriteAsync(bytes).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
