@@ -14,14 +14,13 @@ namespace Realtime.Server.Live;
 internal sealed partial class Sequencer : BackgroundService, IStartupTask
 {
     private readonly Channel<NotificationBatch> _inbox = Channel.CreateUnbounded<NotificationBatch>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly SortedDictionary<long, NotificationBatch> _pending = [];
     private readonly TaskCompletionSource<long> _start = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SequenceStore _store;
     private readonly Dispatcher _dispatcher;
     private readonly TimeProvider _time;
     private readonly TimeSpan _gapWait;
     private readonly ILogger<Sequencer> _logger;
-    private long _nextExpected;
+    private SequenceBuffer _buffer = new(long.MaxValue);
     private long? _gapSince;
 
     public Sequencer(IMessageBus bus, SequenceStore store, Dispatcher dispatcher, TimeProvider time, IOptions<LiveOptions> options, ILogger<Sequencer> logger)
@@ -34,9 +33,6 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         bus.OnBatch(batch => _inbox.Writer.TryWrite(batch));
     }
 
-    /// <summary>The next id this node expects to deliver.</summary>
-    public long NextExpectedId => Volatile.Read(ref _nextExpected);
-
     /// <summary>Start-up: begin right after the last id allocated so far.</summary>
     public async Task RunAsync(CancellationToken cancellationToken) =>
         _start.TrySetResult(await _store.LastAllocatedIdAsync(cancellationToken) + 1);
@@ -45,16 +41,16 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
     {
         try
         {
-            Volatile.Write(ref _nextExpected, await _start.Task.WaitAsync(stoppingToken));
+            _buffer = new SequenceBuffer(await _start.Task.WaitAsync(stoppingToken));
             while (!stoppingToken.IsCancellationRequested)
             {
                 await ReceiveAsync(stoppingToken);
                 while (_inbox.Reader.TryRead(out var batch))
                 {
-                    Accept(batch);
+                    _buffer.Add(batch);
                 }
-                DeliverInOrder();
-                if (GapWaitIsOver())
+                Deliver();
+                if (_gapSince is { } since && _time.GetElapsedTime(since) >= _gapWait)
                 {
                     await FillGapAsync(stoppingToken);
                 }
@@ -89,63 +85,37 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         }
     }
 
-    private void Accept(NotificationBatch batch)
+    private void Deliver()
     {
-        if (batch.LastId < _nextExpected)
+        foreach (var notification in _buffer.TakeReady())
         {
-            return; // already delivered (our own batch echoed, or read from PostgreSQL)
+            _dispatcher.Deliver(notification);
         }
-        _pending.TryAdd(batch.FirstId, batch);
+        if (_buffer.MissingRange is null)
+        {
+            _gapSince = null;
+        }
+        else
+        {
+            _gapSince ??= _time.GetTimestamp();
+        }
     }
 
-    private void DeliverInOrder()
-    {
-        while (_pending.Count > 0)
-        {
-            var (firstId, batch) = _pending.First();
-            if (firstId > _nextExpected)
-            {
-                _gapSince ??= _time.GetTimestamp();
-                return;
-            }
-            _pending.Remove(firstId);
-            if (batch.LastId < _nextExpected)
-            {
-                continue;
-            }
-            foreach (var notification in batch.Items)
-            {
-                if (notification.Id >= _nextExpected)
-                {
-                    _dispatcher.Deliver(notification);
-                }
-            }
-            Volatile.Write(ref _nextExpected, batch.LastId + 1);
-        }
-        _gapSince = null;
-    }
-
-    private bool GapWaitIsOver() => _gapSince is { } since && _time.GetElapsedTime(since) >= _gapWait;
-
-    /// <summary>Reads the missing range (up to the next batch we hold) from PostgreSQL and delivers it.</summary>
+    /// <summary>Reads the missing range from PostgreSQL; it goes through the buffer like any batch.</summary>
     private async Task FillGapAsync(CancellationToken stoppingToken)
     {
-        var to = _pending.First().Key - 1;
+        var (from, to) = _buffer.MissingRange!.Value;
         try
         {
-            var missing = await _store.ReadRangeAsync(_nextExpected, to, stoppingToken);
-            LogGapFilled(_logger, _nextExpected, to, missing.Count);
-            foreach (var notification in missing)
-            {
-                _dispatcher.Deliver(notification);
-            }
-            Volatile.Write(ref _nextExpected, to + 1);
+            var missing = await _store.ReadRangeAsync(from, to, stoppingToken);
+            LogGapFilled(_logger, from, to, missing.Count);
+            _buffer.Add(new NotificationBatch(from, to, missing));
             _gapSince = null;
-            DeliverInOrder();
+            Deliver();
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
-            LogGapReadFailed(_logger, _nextExpected, to, ex);
+            LogGapReadFailed(_logger, from, to, ex);
             _gapSince = _time.GetTimestamp(); // try again after another wait
         }
     }
