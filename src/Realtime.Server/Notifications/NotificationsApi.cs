@@ -21,6 +21,8 @@ internal static class NotificationsApi
         builder.Services.AddSingleton<ReadStateService>();
         builder.Services.AddSingleton<NotificationLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NotificationLog>());
+        builder.Services.AddSingleton<NotificationRetention>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<NotificationRetention>());
         return builder;
     }
 
