@@ -47,9 +47,10 @@ internal sealed class AuthOptions : IValidatableObject
             yield return new ValidationResult("Auth__Audience is required.", [nameof(Audience)]);
         }
 
-        if (!string.IsNullOrEmpty(Authority) && !Uri.TryCreate(Authority, UriKind.Absolute, out _))
+        if (!string.IsNullOrEmpty(Authority)
+            && !(Uri.TryCreate(Authority, UriKind.Absolute, out var authority) && authority.Scheme is "http" or "https" && authority.Host.Length > 0))
         {
-            yield return new ValidationResult("Auth__Authority must be an absolute URL.", [nameof(Authority)]);
+            yield return new ValidationResult("Auth__Authority must be an absolute http(s) URL.", [nameof(Authority)]);
         }
     }
 }

@@ -26,10 +26,10 @@ internal abstract partial class LiveConnection
     private long _sentAbove = -1;
     private long _lastSent;
 
-    // The client's first Resume skips the queue (live messages wait behind it); 1 once it is claimed
-    // by a Resume or by the end of the grace period.
+    // The client's first Resume skips the queue (live messages wait behind it until it is done).
+    private const int AwaitingFirstResume = 0, FirstResumeArriving = 1, NoFirstResume = 2;
     private readonly TaskCompletionSource<ResumeRequest> _firstResume = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _firstResumeClaimed;
+    private int _firstResumeState = AwaitingFirstResume;
 
     protected LiveConnection(string id, string userId, string transport, LiveServices services)
     {
@@ -63,6 +63,12 @@ internal abstract partial class LiveConnection
 
     public void EnqueueEvent(string target, RawJson payload) => Offer(new LiveEvent(target, payload));
 
+    /// <summary>Queues a keep-alive for transports that need their own (SSE comments).</summary>
+    public void EnqueueKeepAlive() => Offer(KeepAlive.Instance);
+
+    /// <summary>The client gave no cursor: live from now, with no wait for a first Resume.</summary>
+    public void StartLiveFromNow() => Interlocked.CompareExchange(ref _firstResumeState, NoFirstResume, AwaitingFirstResume);
+
     /// <summary>
     /// Replays every notification above <paramref name="afterId"/> that this connection has not been
     /// sent, in id order, holding live messages back meanwhile. Returns how many were replayed.
@@ -70,7 +76,7 @@ internal abstract partial class LiveConnection
     public async Task<int> ResumeAsync(long afterId, CancellationToken cancellationToken)
     {
         var resume = new ResumeRequest(afterId);
-        if (Interlocked.Exchange(ref _firstResumeClaimed, 1) == 0)
+        if (Interlocked.CompareExchange(ref _firstResumeState, FirstResumeArriving, AwaitingFirstResume) == AwaitingFirstResume)
         {
             _firstResume.TrySetResult(resume);
         }
@@ -103,6 +109,9 @@ internal abstract partial class LiveConnection
                     case ResumeRequest resume:
                         await ResumeNowAsync(resume, cancellationToken);
                         break;
+                    case KeepAlive:
+                        await WriteKeepAliveAsync(cancellationToken);
+                        break;
                 }
             }
         }
@@ -117,7 +126,7 @@ internal abstract partial class LiveConnection
         finally
         {
             _queue.Writer.TryComplete();
-            Interlocked.Exchange(ref _firstResumeClaimed, 1);
+            Interlocked.CompareExchange(ref _firstResumeState, NoFirstResume, AwaitingFirstResume);
             if (_firstResume.Task.IsCompletedSuccessfully)
             {
                 _firstResume.Task.Result.Completion.TrySetCanceled();
@@ -134,6 +143,9 @@ internal abstract partial class LiveConnection
 
     /// <summary>Writes one message to the client; <paramref name="id"/> is set for notifications.</summary>
     protected abstract ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken);
+
+    /// <summary>Writes a keep-alive; transports with their own (SignalR pings) write nothing.</summary>
+    protected virtual ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     /// <summary>Ends the connection from the server side.</summary>
     public abstract void Close();
@@ -161,13 +173,17 @@ internal abstract partial class LiveConnection
     /// </summary>
     private async Task<ResumeRequest?> WaitForFirstResumeAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _firstResumeState) == NoFirstResume)
+        {
+            return null;
+        }
         try
         {
             return await _firstResume.Task.WaitAsync(_options.ResumeGracePeriod, _time, cancellationToken);
         }
         catch (TimeoutException)
         {
-            if (Interlocked.Exchange(ref _firstResumeClaimed, 1) == 0)
+            if (Interlocked.CompareExchange(ref _firstResumeState, NoFirstResume, AwaitingFirstResume) == AwaitingFirstResume)
             {
                 return null;
             }
@@ -249,6 +265,11 @@ internal abstract partial class LiveConnection
     private sealed record LiveNotification(SequencedNotification Notification) : Outgoing;
 
     private sealed record LiveEvent(string Target, RawJson Payload) : Outgoing;
+
+    private sealed record KeepAlive : Outgoing
+    {
+        public static readonly KeepAlive Instance = new();
+    }
 
     private sealed record ResumeRequest(long AfterId) : Outgoing
     {

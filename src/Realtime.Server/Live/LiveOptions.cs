@@ -17,6 +17,9 @@ internal sealed class LiveOptions
     /// <summary>Notifications read from PostgreSQL per query during a replay.</summary>
     public int ReplayPageSize { get; set; } = 500;
 
+    /// <summary>How often an SSE stream gets a <c>: ping</c> comment, so proxies keep it open.</summary>
+    public TimeSpan SseKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How long the sequencer waits for a missing id range before reading it from PostgreSQL.</summary>
     public TimeSpan GapWait { get; set; } = TimeSpan.FromMilliseconds(50);
 }

@@ -42,6 +42,7 @@ internal static class LiveSetup
         app.Services.GetRequiredService<IMessageBus>().OnUserEvent(dispatcher.Deliver);
 
         app.MapHub<NotificationsHub>(NotificationsHub.Path, options => options.CloseOnAuthenticationExpiration = true);
+        app.MapSseApi();
         return app;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Realtime.Server.Notifications;
@@ -56,13 +57,13 @@ internal static class SendRequestValidator
             {
                 Fail("data", "data must be a JSON object.");
             }
-            else if (ContainsNul(data))
+            else if (InvalidText(data) is { } problem)
             {
-                Fail("data", "data must not contain NUL characters.");
+                Fail("data", $"data must not contain {problem}.");
             }
             else
             {
-                dataJson = JsonSerializer.Serialize(data, RealtimeJsonContext.Default.JsonElement);
+                dataJson = Minify(data);
                 if (Encoding.UTF8.GetByteCount(dataJson) > MaxDataBytes)
                 {
                     Fail("data", $"data must be at most {MaxDataBytes} bytes of JSON.");
@@ -184,7 +185,36 @@ internal static class SendRequestValidator
         }
     }
 
-    /// <summary>PostgreSQL's jsonb rejects \u0000 anywhere, in keys and in values.</summary>
+    /// <summary>
+    /// Compact JSON, escaping only what JSON requires, so the size limit counts what the client
+    /// sent (not <c>\u00E9</c> for every é) and the stored data stays as readable as it came.
+    /// </summary>
+    private static string Minify(JsonElement data)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            data.WriteTo(writer);
+        }
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>
+    /// PostgreSQL's jsonb rejects \u0000 and unpaired surrogates anywhere, in keys and in values:
+    /// they are the client's mistake (400), never a failed transaction.
+    /// </summary>
+    private static string? InvalidText(JsonElement element)
+    {
+        try
+        {
+            return ContainsNul(element) ? "NUL characters" : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return "unpaired UTF-16 surrogates";
+        }
+    }
+
     private static bool ContainsNul(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.Object => element.EnumerateObject().Any(p => p.Name.Contains('\0') || ContainsNul(p.Value)),

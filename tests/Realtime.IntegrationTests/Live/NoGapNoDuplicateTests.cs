@@ -91,12 +91,7 @@ public sealed class NoGapNoDuplicateTests(ServerFixture fixture) : IClassFixture
             await Task.Delay(listenFor);
             await hub.CloseAsync();
             var ids = hub.Received.Where(m => m.Target == "notification").Select(m => m.FirstArgument.GetProperty("id").GetInt64()).ToList();
-            for (var i = 0; i < ids.Count; i++)
-            {
-                var previous = i == 0 ? cursor : ids[i - 1];
-                Assert.True(ids[i] > previous, $"Connection {connections} sent {ids[i]} after {previous}: [{string.Join(", ", ids)}]");
-            }
-            received.AddRange(ids);
+            AssertIncreasingFrom(cursor, connections, ids, received);
         }
 
         while (!sending.IsCompleted)
@@ -109,6 +104,55 @@ public sealed class NoGapNoDuplicateTests(ServerFixture fixture) : IClassFixture
         Assert.True(connections > 3, $"only {connections} connections: the test did not exercise reconnecting");
         Assert.Equal(sent.Count, received.Count);
         Assert.Equal(sent, received);
+    }
+
+    [Fact]
+    public async Task AnSseReaderReconnectingEvery40MillisecondsWithLastEventIdGetsEveryIdOnceInIncreasingOrder()
+    {
+        var user = "sse-reconnecting-" + Guid.NewGuid().ToString("N")[..8];
+        var token = Server.Tokens.User(user);
+        var received = new List<long>();
+        var connections = 0;
+        var sending = SendConcurrentlyAsync(user);
+
+        async Task ReadOnceAsync(TimeSpan listenFor)
+        {
+            var cursor = received.Count == 0 ? 0 : received[^1];
+            IReadOnlyList<long> ids;
+            await using (var stream = await SseTestClient.ConnectAsync(Server.BaseAddress, token, lastEventId: cursor.ToString()))
+            {
+                connections++;
+                await stream.Retry.WaitAsync(SseTestClient.DefaultTimeout);
+                await Task.Delay(listenFor);
+                ids = stream.NotificationIds();
+            }
+            AssertIncreasingFrom(cursor, connections, ids, received);
+        }
+
+        while (!sending.IsCompleted)
+        {
+            await ReadOnceAsync(TimeSpan.FromMilliseconds(40));
+        }
+        var sent = await sending;
+        // The replay may take a moment to arrive once the senders are done; read until it has.
+        for (var attempt = 0; attempt < 50 && received.Count < sent.Count; attempt++)
+        {
+            await ReadOnceAsync(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.True(connections > 3, $"only {connections} connections: the test did not exercise reconnecting");
+        Assert.Equal(sent, received);
+    }
+
+    /// <summary>Every id on one connection is above the cursor it resumed from and above the one before it.</summary>
+    private static void AssertIncreasingFrom(long cursor, int connection, IReadOnlyList<long> ids, List<long> received)
+    {
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var previous = i == 0 ? cursor : ids[i - 1];
+            Assert.True(ids[i] > previous, $"Connection {connection} sent {ids[i]} after {previous}: [{string.Join(", ", ids)}]");
+        }
+        received.AddRange(ids);
     }
 
     [Fact]

@@ -54,6 +54,18 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WhileTheDatabaseIsUnreachableReadingAnInboxIsAnswered503NotAnError()
+    {
+        await _proxy.StopAsync();
+        using var client = _server.CreateApiClient(_server.Tokens.User(SendApi.NewUserId()));
+
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            await AssertUnavailableAsync(await client.GetAsync(SendApi.Path));
+        }
+    }
+
+    [Fact]
     public async Task WhileTheDatabaseIsUnreachableTheNodeIsNotReadyAndSaysWhy()
     {
         await _proxy.StopAsync();

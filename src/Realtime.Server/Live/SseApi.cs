@@ -1,0 +1,102 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Realtime.Server.Auth;
+
+namespace Realtime.Server.Live;
+
+/// <summary>
+/// <c>GET /api/notifications/stream</c>: the SSE fallback. Subscribe first, then replay from the
+/// cursor (<c>Last-Event-ID</c> or <c>?lastEventId=</c>), then stream live: no gap, no duplicate,
+/// ids increasing. Without a cursor the stream is live from now.
+/// </summary>
+internal static class SseApi
+{
+    public const string Path = "/api/notifications/stream";
+    public const string CursorQueryName = "lastEventId";
+
+    public static WebApplication MapSseApi(this WebApplication app)
+    {
+        app.MapGet(Path, StreamAsync).WithTags("Live").ExcludeFromDescription();
+        return app;
+    }
+
+    private static async Task<IResult> StreamAsync(HttpContext context, ConnectionRegistry registry, LiveServices services, IOptions<LiveOptions> options)
+    {
+        var cursorText = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query[CursorQueryName].FirstOrDefault();
+        long? cursor = null;
+        if (!string.IsNullOrWhiteSpace(cursorText))
+        {
+            if (!long.TryParse(cursorText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    [CursorQueryName] = ["The cursor (Last-Event-ID or lastEventId) must be 0 or a notification id."],
+                });
+            }
+            cursor = parsed;
+        }
+
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        if (TokenExpiry(context) is { } expires)
+        {
+            // The client reconnects with a fresh token and resumes from its Last-Event-ID.
+            lifetime.CancelAfter(Max(expires - services.Time.GetUtcNow(), TimeSpan.Zero));
+        }
+
+        var response = context.Response;
+        response.Headers.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache, no-store";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        await response.Body.WriteAsync(SseLiveConnection.Preamble, context.RequestAborted);
+        await response.Body.FlushAsync(context.RequestAborted);
+
+        var connection = new SseLiveConnection(context.TraceIdentifier + ":" + Guid.NewGuid().ToString("N")[..8], context.User.UserId(), response, lifetime, services);
+        registry.Add(connection);
+        try
+        {
+            if (cursor is { } afterId)
+            {
+                _ = connection.ResumeAsync(afterId, lifetime.Token).ContinueWith(
+                    static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
+            else
+            {
+                connection.StartLiveFromNow();
+            }
+            var keepAlive = KeepAliveAsync(connection, options.Value.SseKeepAliveInterval, services.Time, lifetime.Token);
+            await connection.RunAsync(lifetime.Token);
+            await lifetime.CancelAsync();
+            await keepAlive;
+        }
+        finally
+        {
+            registry.Remove(connection);
+            connection.Complete();
+        }
+        return TypedResults.Empty;
+    }
+
+    private static async Task KeepAliveAsync(LiveConnection connection, TimeSpan interval, TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(interval, time);
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                connection.EnqueueKeepAlive();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static DateTimeOffset? TokenExpiry(HttpContext context) =>
+        long.TryParse(context.User.FindFirst("exp")?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : null;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}
