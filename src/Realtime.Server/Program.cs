@@ -1,4 +1,5 @@
 using Realtime.Server.Auth;
+using Realtime.Server.Broadcasts;
 using Realtime.Server.Bus;
 using Realtime.Server.Live;
 using Realtime.Server.Notifications;
@@ -23,6 +24,7 @@ app.UseRateLimiter();
 
 app.MapOperationsApi();
 app.MapNotificationsApi();
+app.MapBroadcastsApi();
 app.MapLive();
 
 app.Run();

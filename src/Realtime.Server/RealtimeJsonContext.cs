@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Realtime.Server.Broadcasts;
 using Realtime.Server.Live;
 using Realtime.Server.Notifications;
 using Realtime.Server.Operations;
@@ -20,4 +21,5 @@ namespace Realtime.Server;
 [JsonSerializable(typeof(NotificationDeletedMessage))]
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(RawJson))]
+[JsonSerializable(typeof(BroadcastResponse))]
 internal sealed partial class RealtimeJsonContext : JsonSerializerContext;

@@ -17,9 +17,11 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
 
         if (notification.UserId is null)
         {
+            // A broadcast: the same serialized message for every connection, and everyone's count moved.
             foreach (var connection in registry.All)
             {
                 connection.EnqueueNotification(notification);
+                unreadCounts.Request(connection.UserId);
             }
             return;
         }

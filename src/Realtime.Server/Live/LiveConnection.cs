@@ -23,6 +23,7 @@ internal abstract partial class LiveConnection
 
     // Every notification the user can see with an id in (_sentAbove, _lastSent] has been sent here
     // (or was covered by the client's own cursor). Only the writer loop touches these.
+    private long _queuedBytes;
     private long _sentAbove = -1;
     private long _lastSent;
 
@@ -58,6 +59,12 @@ internal abstract partial class LiveConnection
 
     /// <summary>Messages waiting to be written.</summary>
     public int QueuedCount => _queue.Reader.Count;
+
+    /// <summary>Payload bytes waiting to be written; never above <see cref="LiveOptions.ConnectionQueueBytes"/>.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    /// <summary>True once the connection was closed for falling behind.</summary>
+    public bool FellBehind { get; private set; }
 
     public void EnqueueNotification(SequencedNotification notification) => Offer(new LiveNotification(notification));
 
@@ -98,6 +105,7 @@ internal abstract partial class LiveConnection
             }
             await foreach (var item in _queue.Reader.ReadAllAsync(cancellationToken))
             {
+                Interlocked.Add(ref _queuedBytes, -item.Size);
                 switch (item)
                 {
                     case LiveNotification { Notification: var notification }:
@@ -152,16 +160,18 @@ internal abstract partial class LiveConnection
 
     private void Offer(Outgoing item)
     {
-        if (_queue.Writer.TryWrite(item))
+        if (Interlocked.Add(ref _queuedBytes, item.Size) <= _options.ConnectionQueueBytes && _queue.Writer.TryWrite(item))
         {
             return;
         }
+        Interlocked.Add(ref _queuedBytes, -item.Size);
         if (_queue.Reader.Completion.IsCompleted)
         {
             (item as ResumeRequest)?.Completion.TrySetCanceled();
             return;
         }
-        LogFellBehind(_logger, Id, UserId, _options.ConnectionQueueCapacity);
+        FellBehind = true;
+        LogFellBehind(_logger, Id, UserId, _queue.Reader.Count, QueuedBytes);
         (item as ResumeRequest)?.Completion.TrySetException(new InvalidOperationException("The connection fell behind and is being closed."));
         _queue.Writer.TryComplete();
         Close();
@@ -254,17 +264,27 @@ internal abstract partial class LiveConnection
     public static RawJson UnreadCountPayload(int unreadCount) =>
         new(JsonSerializer.SerializeToUtf8Bytes(new UnreadCountMessage(unreadCount), RealtimeJsonContext.Default.UnreadCountMessage));
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} of {UserId} fell {Capacity} messages behind; closing it (it resumes on reconnect)")]
-    private static partial void LogFellBehind(ILogger logger, string connectionId, string userId, int capacity);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} of {UserId} fell behind ({Messages} messages, {Bytes} bytes queued); closing it (it resumes on reconnect)")]
+    private static partial void LogFellBehind(ILogger logger, string connectionId, string userId, int messages, long bytes);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Writing to connection {ConnectionId} failed; closing it")]
     private static partial void LogWriteFailed(ILogger logger, string connectionId, Exception exception);
 
-    private abstract record Outgoing;
+    private abstract record Outgoing
+    {
+        /// <summary>Payload bytes this item holds, for the queue's byte bound.</summary>
+        public virtual long Size => 0;
+    }
 
-    private sealed record LiveNotification(SequencedNotification Notification) : Outgoing;
+    private sealed record LiveNotification(SequencedNotification Notification) : Outgoing
+    {
+        public override long Size => Notification.Json.Utf8.Length;
+    }
 
-    private sealed record LiveEvent(string Target, RawJson Payload) : Outgoing;
+    private sealed record LiveEvent(string Target, RawJson Payload) : Outgoing
+    {
+        public override long Size => Payload.Utf8.Length;
+    }
 
     private sealed record KeepAlive : Outgoing
     {

@@ -7,6 +7,9 @@ internal sealed class LiveOptions
     /// <summary>Messages queued for one connection before it counts as stuck and is closed (it resumes on reconnect).</summary>
     public int ConnectionQueueCapacity { get; set; } = 1_000;
 
+    /// <summary>Payload bytes queued for one connection before it counts as stuck (1 MiB).</summary>
+    public long ConnectionQueueBytes { get; set; } = 1024 * 1024;
+
     /// <summary>
     /// How long a new connection holds live messages back waiting for the client's first Resume, so
     /// that the replay comes first and ids never go backwards. A client that never resumes gets its

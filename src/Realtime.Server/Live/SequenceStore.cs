@@ -16,10 +16,15 @@ internal sealed class SequenceStore(NpgsqlDataSource dataSource)
         SELECT (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM notification_ids) FROM locked
         """;
 
+    /// <summary>Notifications and broadcasts share the id space; a broadcast is read without any user's receipt.</summary>
     private const string SelectRange = $"""
         SELECT {NotificationRow.Columns}
         FROM notifications
         WHERE id BETWEEN @From AND @To
+        UNION ALL
+        SELECT {NotificationRow.BroadcastColumns}
+        FROM broadcasts b LEFT JOIN broadcast_receipts r ON false
+        WHERE b.id BETWEEN @From AND @To
         ORDER BY id
         """;
 

@@ -4,50 +4,75 @@ using Npgsql;
 namespace Realtime.Server.Notifications;
 
 /// <summary>
-/// Reads and changes one user's inbox. Every statement is scoped by <c>user_id</c>, so a user can
-/// only ever see or change their own rows; expired rows are invisible. Read-state changes lock the
-/// user's counter row first, which serializes them per user and keeps the counter exact.
+/// Reads and changes one user's inbox: their own notifications merged with the active
+/// broadcasts (each with the user's receipt: read or deleted). Every statement is scoped by
+/// <c>user_id</c>, so a user only ever sees or changes their own rows; expired rows are invisible.
+/// Read-state changes lock the user's counter row first, which serializes them per user.
 /// </summary>
 internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     private const string NotExpired = "(expires_at IS NULL OR expires_at > @Now)";
+    private const string BroadcastActive = "(b.expires_at IS NULL OR b.expires_at > @Now)";
+
+    /// <summary>Broadcasts joined with this user's receipt, minus the ones the user deleted.</summary>
+    private const string VisibleBroadcasts = $"""
+        broadcasts b LEFT JOIN broadcast_receipts r ON r.broadcast_id = b.id AND r.user_id = @UserId
+        WHERE {BroadcastActive} AND r.deleted IS NOT TRUE
+        """;
 
     private const string SelectPage = $"""
-        SELECT {NotificationRow.Columns}
-        FROM notifications
-        WHERE user_id = @UserId AND {NotExpired}
-          AND (@Before::bigint IS NULL OR id < @Before)
-          AND (NOT @UnreadOnly OR read_at IS NULL)
-          AND (@Category::text IS NULL OR category = @Category)
+        SELECT * FROM (
+            (SELECT {NotificationRow.Columns}
+             FROM notifications
+             WHERE user_id = @UserId AND {NotExpired}
+               AND (@Before::bigint IS NULL OR id < @Before)
+               AND (NOT @UnreadOnly OR read_at IS NULL)
+               AND (@Category::text IS NULL OR category = @Category)
+             ORDER BY id DESC LIMIT @Take)
+            UNION ALL
+            (SELECT {NotificationRow.BroadcastColumns}
+             FROM {VisibleBroadcasts}
+               AND (@Before::bigint IS NULL OR b.id < @Before)
+               AND (NOT @UnreadOnly OR r.read_at IS NULL)
+               AND (@Category::text IS NULL OR b.category = @Category)
+             ORDER BY b.id DESC LIMIT @Take)) merged
         ORDER BY id DESC
         LIMIT @Take
         """;
 
     private const string SelectAfter = $"""
-        SELECT {NotificationRow.Columns}
-        FROM notifications
-        WHERE user_id = @UserId AND id > @After AND {NotExpired}
+        SELECT * FROM (
+            (SELECT {NotificationRow.Columns}
+             FROM notifications
+             WHERE user_id = @UserId AND id > @After AND {NotExpired}
+             ORDER BY id LIMIT @Take)
+            UNION ALL
+            (SELECT {NotificationRow.BroadcastColumns}
+             FROM {VisibleBroadcasts} AND b.id > @After
+             ORDER BY b.id LIMIT @Take)) merged
         ORDER BY id
         LIMIT @Take
         """;
 
-    /// <summary>Expired rows stay counted in user_counters until retention purges them.</summary>
-    private const string ExpiredUnread = """
-        (SELECT count(*) FROM notifications
-         WHERE user_id = @UserId AND read_at IS NULL AND expires_at IS NOT NULL AND expires_at <= @Now)
+    /// <summary>
+    /// The user's counter (own notifications, kept by every change), minus expired rows not yet
+    /// purged, plus active broadcasts the user has neither read nor deleted.
+    /// </summary>
+    private const string UnreadCountOf = """
+        (SELECT coalesce(max(c.unread), 0) FROM user_counters c WHERE c.user_id = @UserId)
+        - (SELECT count(*) FROM notifications n
+           WHERE n.user_id = @UserId AND n.read_at IS NULL AND n.expires_at IS NOT NULL AND n.expires_at <= @Now)
+        + (SELECT count(*) FROM broadcasts b
+           WHERE (b.expires_at IS NULL OR b.expires_at > @Now)
+             AND NOT EXISTS (SELECT 1 FROM broadcast_receipts r
+                             WHERE r.broadcast_id = b.id AND r.user_id = @UserId AND (r.read_at IS NOT NULL OR r.deleted)))
         """;
 
-    private const string SelectUnreadCount = $"""
-        SELECT (SELECT coalesce(max(unread), 0) FROM user_counters WHERE user_id = @UserId) - {ExpiredUnread}
-        """;
+    private const string SelectUnreadCount = $"SELECT ({UnreadCountOf})::int";
 
-    private const string SelectUnreadCounts = """
-        SELECT u.user_id AS UserId, (coalesce(c.unread, 0) - e.expired)::int AS UnreadCount
+    private static readonly string SelectUnreadCounts = $"""
+        SELECT u.user_id AS UserId, (SELECT ({UnreadCountOf.Replace("@UserId", "u.user_id")})::int) AS UnreadCount
         FROM unnest(@UserIds::text[]) AS u(user_id)
-        LEFT JOIN user_counters c ON c.user_id = u.user_id
-        CROSS JOIN LATERAL (
-            SELECT count(*) AS expired FROM notifications n
-            WHERE n.user_id = u.user_id AND n.read_at IS NULL AND n.expires_at IS NOT NULL AND n.expires_at <= @Now) e
         """;
 
     private const string LockCounter = "SELECT unread FROM user_counters WHERE user_id = @UserId FOR UPDATE";
@@ -65,7 +90,43 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
         counter AS (
             UPDATE user_counters SET unread = unread + (CASE WHEN @Read THEN -1 ELSE 1 END) * (SELECT count(*) FROM changed)::int
             WHERE user_id = @UserId AND EXISTS (SELECT 1 FROM changed))
-        SELECT (SELECT count(*) FROM target)::int AS Found, (SELECT count(*) FROM changed)::int AS Changed, {ExpiredUnread}::int AS ExpiredUnread
+        SELECT (SELECT count(*) FROM target)::int AS Found, (SELECT count(*) FROM changed)::int AS Changed
+        """;
+
+    private const string TargetBroadcast = $"""
+        target AS (
+            SELECT b.id, r.read_at IS NULL AS unread
+            FROM {VisibleBroadcasts} AND b.id = @Id)
+        """;
+
+    private const string ReadBroadcast = $"""
+        WITH {TargetBroadcast},
+        changed AS (
+            INSERT INTO broadcast_receipts (user_id, broadcast_id, read_at)
+            SELECT @UserId, id, @Now FROM target
+            ON CONFLICT (user_id, broadcast_id) DO UPDATE SET read_at = EXCLUDED.read_at
+                WHERE broadcast_receipts.read_at IS NULL
+            RETURNING 1)
+        SELECT (SELECT count(*) FROM target)::int AS Found, (SELECT count(*) FROM changed)::int AS Changed
+        """;
+
+    private const string UnreadBroadcast = $"""
+        WITH {TargetBroadcast},
+        changed AS (
+            UPDATE broadcast_receipts r SET read_at = NULL
+            FROM target
+            WHERE r.broadcast_id = target.id AND r.user_id = @UserId AND r.read_at IS NOT NULL
+            RETURNING 1)
+        SELECT (SELECT count(*) FROM target)::int AS Found, (SELECT count(*) FROM changed)::int AS Changed
+        """;
+
+    private const string DeleteBroadcast = $"""
+        WITH {TargetBroadcast},
+        receipt AS (
+            INSERT INTO broadcast_receipts (user_id, broadcast_id, deleted)
+            SELECT @UserId, id, true FROM target
+            ON CONFLICT (user_id, broadcast_id) DO UPDATE SET deleted = true)
+        SELECT (SELECT count(*) FROM target)::int AS Found, (SELECT count(*) FROM target WHERE unread)::int AS Changed
         """;
 
     private const string ReadAll = $"""
@@ -76,8 +137,15 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
             RETURNING id),
         counter AS (
             UPDATE user_counters SET unread = unread - (SELECT count(*) FROM changed)::int
-            WHERE user_id = @UserId)
-        SELECT 1::int AS Found, (SELECT count(*) FROM changed)::int AS Changed, {ExpiredUnread}::int AS ExpiredUnread
+            WHERE user_id = @UserId),
+        broadcasts_read AS (
+            INSERT INTO broadcast_receipts (user_id, broadcast_id, read_at)
+            SELECT @UserId, b.id, @Now FROM broadcasts b
+            WHERE {BroadcastActive} AND (@UpTo::bigint IS NULL OR b.id <= @UpTo)
+            ON CONFLICT (user_id, broadcast_id) DO UPDATE SET read_at = EXCLUDED.read_at
+                WHERE broadcast_receipts.read_at IS NULL AND NOT broadcast_receipts.deleted
+            RETURNING 1)
+        SELECT 1::int AS Found, ((SELECT count(*) FROM changed) + (SELECT count(*) FROM broadcasts_read))::int AS Changed
         """;
 
     private const string DeleteOne = $"""
@@ -88,9 +156,7 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
         counter AS (
             UPDATE user_counters SET unread = unread - 1
             WHERE user_id = @UserId AND EXISTS (SELECT 1 FROM deleted WHERE was_unread))
-        SELECT (SELECT count(*) FROM deleted)::int AS Found,
-               (SELECT count(*) FROM deleted WHERE was_unread)::int AS Changed,
-               {ExpiredUnread}::int AS ExpiredUnread
+        SELECT (SELECT count(*) FROM deleted)::int AS Found, (SELECT count(*) FROM deleted WHERE was_unread)::int AS Changed
         """;
 
     public async Task<(IReadOnlyList<Notification> Items, bool More)> ListAsync(
@@ -104,7 +170,7 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
         return (rows.Take(limit).Select(r => r.ToNotification()).ToList(), more);
     }
 
-    /// <summary>The user's notifications with ids above <paramref name="afterId"/>, oldest first.</summary>
+    /// <summary>What the user can see with ids above <paramref name="afterId"/> (own and broadcasts), oldest first.</summary>
     public async Task<IReadOnlyList<Notification>> ReadAfterAsync(string userId, long afterId, int take, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -116,7 +182,7 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task<int> UnreadCountAsync(string userId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (int)await connection.ExecuteScalarAsync<long>(new CommandDefinition(SelectUnreadCount,
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectUnreadCount,
             new { UserId = userId, Now = Now() }, cancellationToken: cancellationToken));
     }
 
@@ -128,34 +194,51 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
         return rows.ToDictionary(r => r.UserId, r => r.UnreadCount);
     }
 
-    /// <summary>Marks one notification read or unread. Null when it is not the user's (or expired).</summary>
-    public Task<ReadStateChange?> SetReadAsync(string userId, long id, bool read, CancellationToken cancellationToken) =>
-        ChangeAsync(userId, ChangeOne, new { UserId = userId, Id = id, Read = read, Now = Now() }, delta: read ? -1 : 1, cancellationToken);
+    /// <summary>Marks one notification or broadcast read or unread. Null when the user cannot see it.</summary>
+    public Task<ReadStateChange?> SetReadAsync(string userId, long id, bool read, CancellationToken cancellationToken)
+    {
+        var parameters = new { UserId = userId, Id = id, Read = read, Now = Now() };
+        return ChangeAsync(userId, [(ChangeOne, parameters), (read ? ReadBroadcast : UnreadBroadcast, parameters)], cancellationToken);
+    }
 
     public async Task<ReadStateChange> ReadAllAsync(string userId, long? upTo, CancellationToken cancellationToken) =>
-        (await ChangeAsync(userId, ReadAll, new { UserId = userId, UpTo = upTo, Now = Now() }, delta: -1, cancellationToken))!;
+        (await ChangeAsync(userId, [(ReadAll, new { UserId = userId, UpTo = upTo, Now = Now() })], cancellationToken))!;
 
-    /// <summary>Deletes one notification. Null when it is not the user's (or expired).</summary>
-    public Task<ReadStateChange?> DeleteAsync(string userId, long id, CancellationToken cancellationToken) =>
-        ChangeAsync(userId, DeleteOne, new { UserId = userId, Id = id, Now = Now() }, delta: -1, cancellationToken);
+    /// <summary>Removes one notification or broadcast from the user's inbox. Null when the user cannot see it.</summary>
+    public Task<ReadStateChange?> DeleteAsync(string userId, long id, CancellationToken cancellationToken)
+    {
+        var parameters = new { UserId = userId, Id = id, Now = Now() };
+        return ChangeAsync(userId, [(DeleteOne, parameters), (DeleteBroadcast, parameters)], cancellationToken);
+    }
 
-    private async Task<ReadStateChange?> ChangeAsync(string userId, string sql, object parameters, int delta, CancellationToken cancellationToken)
+    /// <summary>Tries each statement until one finds its row (ids are unique across notifications and broadcasts).</summary>
+    private async Task<ReadStateChange?> ChangeAsync(string userId, (string Sql, object Parameters)[] attempts, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var counter = await connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(LockCounter, new { UserId = userId }, transaction, cancellationToken: cancellationToken)) ?? 0;
-        var outcome = await connection.QuerySingleAsync<ChangeOutcome>(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
-        if (outcome.Found == 0)
+        await connection.ExecuteAsync(new CommandDefinition(LockCounter, new { UserId = userId }, transaction, cancellationToken: cancellationToken));
+        ChangeOutcome? outcome = null;
+        foreach (var (sql, parameters) in attempts)
+        {
+            outcome = await connection.QuerySingleAsync<ChangeOutcome>(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
+            if (outcome.Found > 0)
+            {
+                break;
+            }
+        }
+        if (outcome is not { Found: > 0 })
         {
             return null;
         }
-        return new ReadStateChange(outcome.Changed, counter + delta * outcome.Changed - outcome.ExpiredUnread);
+        var unread = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectUnreadCount,
+            new { UserId = userId, Now = Now() }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return new ReadStateChange(outcome.Changed, unread);
     }
 
     private DateTime Now() => time.GetUtcNow().UtcDateTime;
 
-    internal sealed record ChangeOutcome(int Found, int Changed, int ExpiredUnread);
+    internal sealed record ChangeOutcome(int Found, int Changed);
 }
 
 /// <summary>How many rows a read-state change touched, and the user's unread count after it.</summary>

@@ -57,8 +57,17 @@ internal sealed partial class NotificationLog(
                  unnest(@UserIds::text[], @Categories::text[], @Titles::text[], @Bodies::text[], @Datas::text[],
                         @Links::text[], @Priorities::text[], @ExpiresAts::timestamptz[])
                  WITH ORDINALITY AS t(user_id, category, title, body, data, link, priority, expires_at, ordinal)
+            RETURNING 1),
+        broadcast AS (
+            INSERT INTO broadcasts (id, sender, category, title, body, data, link, priority, created_at, expires_at)
+            SELECT allocated.first_id + @NotificationCount + b.ordinal - 1, b.sender, b.category, b.title, b.body, b.data::jsonb, b.link, b.priority, @CreatedAt, b.expires_at
+            FROM allocated,
+                 unnest(@BroadcastSenders::text[], @BroadcastCategories::text[], @BroadcastTitles::text[], @BroadcastBodies::text[],
+                        @BroadcastDatas::text[], @BroadcastLinks::text[], @BroadcastPriorities::text[], @BroadcastExpiresAts::timestamptz[])
+                 WITH ORDINALITY AS b(sender, category, title, body, data, link, priority, expires_at, ordinal)
             RETURNING 1)
-        SELECT first_id FROM allocated WHERE (SELECT count(*) FROM inserted) = @Count
+        SELECT first_id FROM allocated
+        WHERE (SELECT count(*) FROM inserted) + (SELECT count(*) FROM broadcast) = @Count
         """;
 
     private const string RecordKeyResults = """
@@ -95,7 +104,7 @@ internal sealed partial class NotificationLog(
                 while (rows < MaxRowsPerTransaction && _pending.Reader.TryRead(out var next))
                 {
                     batch.Add(next);
-                    rows += next.Send.UserIds.Count;
+                    rows += next.Send.RowCount;
                 }
                 // The transaction is not cancelled by shutdown: a send either commits or fails whole.
                 await CommitAsync(batch);
@@ -119,6 +128,8 @@ internal sealed partial class NotificationLog(
     {
         var createdAt = TruncateToMilliseconds(time.GetUtcNow().UtcDateTime);
         var (accepted, keyTaken) = SplitInBatchDuplicateKeys(batch);
+        // Ids go to sends first, then broadcasts: the insert statement allocates them in that order.
+        accepted = accepted.OrderBy(p => p.Send.Broadcast).ToList();
         long firstId = 0;
         try
         {
@@ -129,7 +140,7 @@ internal sealed partial class NotificationLog(
             keyTaken.AddRange(accepted.Where(p => p.Send.IdempotencyKey is not null && !claimed.Contains((p.Sender, p.Send.IdempotencyKey))));
             accepted.RemoveAll(p => p.Send.IdempotencyKey is not null && !claimed.Contains((p.Sender, p.Send.IdempotencyKey)));
 
-            var rowCount = accepted.Sum(p => p.Send.UserIds.Count);
+            var rowCount = accepted.Sum(p => p.Send.RowCount);
             if (rowCount > 0)
             {
                 await IncrementCountersAsync(connection, transaction, accepted);
@@ -152,7 +163,12 @@ internal sealed partial class NotificationLog(
         var nextId = firstId;
         foreach (var pending in accepted)
         {
-            var sent = new List<SentNotification>(pending.Send.UserIds.Count);
+            var sent = new List<SentNotification>(pending.Send.RowCount);
+            if (pending.Send.Broadcast)
+            {
+                items.Add(Serialize(nextId, userId: null, pending.Send, createdAt));
+                sent.Add(new SentNotification(nextId++, UserId: ""));
+            }
             foreach (var userId in pending.Send.UserIds)
             {
                 items.Add(Serialize(nextId, userId, pending.Send, createdAt));
@@ -222,10 +238,12 @@ internal sealed partial class NotificationLog(
     private static async Task<long> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt)
     {
         var rows = accepted.SelectMany(p => p.Send.UserIds.Select(userId => (UserId: userId, p.Send))).ToList();
+        var broadcasts = accepted.Where(p => p.Send.Broadcast).ToList();
         return await connection.QuerySingleAsync<long>(new CommandDefinition(LockAllocateInsert, new
         {
             LockKey = AdvisoryLocks.NotificationIds,
             Count = rowCount,
+            NotificationCount = rows.Count,
             CreatedAt = createdAt,
             UserIds = rows.Select(r => r.UserId).ToArray(),
             Categories = rows.Select(r => r.Send.Category).ToArray(),
@@ -235,6 +253,14 @@ internal sealed partial class NotificationLog(
             Links = rows.Select(r => r.Send.Link).ToArray(),
             Priorities = rows.Select(r => r.Send.Priority).ToArray(),
             ExpiresAts = rows.Select(r => ExpiresAt(r.Send, createdAt)).ToArray(),
+            BroadcastSenders = broadcasts.Select(p => p.Sender).ToArray(),
+            BroadcastCategories = broadcasts.Select(p => p.Send.Category).ToArray(),
+            BroadcastTitles = broadcasts.Select(p => p.Send.Title).ToArray(),
+            BroadcastBodies = broadcasts.Select(p => p.Send.Body).ToArray(),
+            BroadcastDatas = broadcasts.Select(p => p.Send.DataJson).ToArray(),
+            BroadcastLinks = broadcasts.Select(p => p.Send.Link).ToArray(),
+            BroadcastPriorities = broadcasts.Select(p => p.Send.Priority).ToArray(),
+            BroadcastExpiresAts = broadcasts.Select(p => ExpiresAt(p.Send, createdAt)).ToArray(),
         }, transaction));
     }
 
@@ -286,12 +312,13 @@ internal sealed partial class NotificationLog(
         }
     }
 
-    private static SequencedNotification Serialize(long id, string userId, ValidatedSend send, DateTime createdAt)
+    /// <summary>Serialized once for every connection; a broadcast has no user, so one message serves all.</summary>
+    private static SequencedNotification Serialize(long id, string? userId, ValidatedSend send, DateTime createdAt)
     {
         var expiresAt = ExpiresAt(send, createdAt);
         var notification = new Notification(id, userId, send.Category, send.Title, send.Body,
             send.DataJson is null ? null : RawJson.FromText(send.DataJson), send.Link, send.Priority,
-            Broadcast: false, createdAt, expiresAt, ReadAt: null);
+            send.Broadcast, createdAt, expiresAt, ReadAt: null);
         var json = JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification);
         return new SequencedNotification(id, userId, createdAt, expiresAt, new RawJson(json));
     }

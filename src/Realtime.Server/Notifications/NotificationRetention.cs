@@ -5,7 +5,7 @@ using Realtime.Server.Storage;
 namespace Realtime.Server.Notifications;
 
 /// <summary>
-/// Purges expired notifications (keeping unread counters exact) and idempotency keys past their
+/// Purges expired notifications (keeping unread counters exact) and broadcasts (with their receipts) and idempotency keys past their
 /// 24 hours, in small batches. Until a row is purged the queries already treat it as gone.
 /// </summary>
 internal sealed partial class NotificationRetention(
@@ -40,6 +40,11 @@ internal sealed partial class NotificationRetention(
             UPDATE user_counters c SET unread = c.unread - unread.n
             FROM unread WHERE c.user_id = unread.user_id)
         SELECT count(*)::int FROM expired
+        """;
+
+    private const string DeleteExpiredBroadcasts = """
+        DELETE FROM broadcasts
+        WHERE id IN (SELECT id FROM broadcasts WHERE expires_at <= @Now LIMIT @Batch)
         """;
 
     private const string DeleteOldKeys = """
@@ -91,8 +96,17 @@ internal sealed partial class NotificationRetention(
             await transaction.CommitAsync(cancellationToken);
         }
 
-        var keys = 0;
         int deleted;
+        do
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            deleted = await connection.ExecuteAsync(new CommandDefinition(DeleteExpiredBroadcasts,
+                new { Now = now, Batch = UsersPerBatch }, cancellationToken: cancellationToken));
+            notifications += deleted;
+        }
+        while (deleted == UsersPerBatch);
+
+        var keys = 0;
         do
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

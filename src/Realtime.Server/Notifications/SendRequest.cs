@@ -27,8 +27,12 @@ internal sealed record ValidatedSend(
     string? Link,
     string Priority,
     long? TtlSeconds,
-    string? IdempotencyKey)
+    string? IdempotencyKey,
+    bool Broadcast = false)
 {
+    /// <summary>How many ids this send takes: one per recipient, or one for a broadcast.</summary>
+    public int RowCount => Broadcast ? 1 : UserIds.Count;
+
     /// <summary>What the idempotency check compares: every field that shapes the notifications.</summary>
     public byte[] ComputeHash()
     {

@@ -17,13 +17,34 @@ internal static class SendRequestValidator
     public const long MaxTtlSeconds = 31_536_000; // one year
     public const int MaxIdempotencyKeyLength = 200;
     public const string DefaultCategory = "general";
+    public const string DefaultBroadcastCategory = "system";
 
-    public static (ValidatedSend? Send, Dictionary<string, string[]> Errors) Validate(SendRequest request)
+    /// <summary>A send to the users named in the request.</summary>
+    public static (ValidatedSend? Send, Dictionary<string, string[]> Errors) Validate(SendRequest request) =>
+        Validate(request, broadcast: false);
+
+    /// <summary>A system notice for every user: the same fields, without recipients or idempotency key.</summary>
+    public static (ValidatedSend? Send, Dictionary<string, string[]> Errors) ValidateBroadcast(SendRequest request) =>
+        Validate(request, broadcast: true);
+
+    private static (ValidatedSend? Send, Dictionary<string, string[]> Errors) Validate(SendRequest request, bool broadcast)
     {
         var errors = new Dictionary<string, string[]>();
         void Fail(string field, string message) => errors.TryAdd(field, [message]);
 
-        var userIds = ValidateRecipients(request, Fail);
+        List<string>? userIds = [];
+        if (!broadcast)
+        {
+            userIds = ValidateRecipients(request, Fail);
+        }
+        else if (request.UserId is not null || request.UserIds is not null)
+        {
+            Fail(request.UserId is not null ? "userId" : "userIds", "A broadcast goes to every user: leave out userId and userIds.");
+        }
+        if (broadcast && request.IdempotencyKey is not null)
+        {
+            Fail("idempotencyKey", "Broadcasts take no idempotencyKey.");
+        }
 
         var title = request.Title;
         if (string.IsNullOrEmpty(title))
@@ -40,7 +61,7 @@ internal static class SendRequestValidator
             CheckText("body", request.Body, MaxBodyLength, Fail);
         }
 
-        var category = request.Category ?? DefaultCategory;
+        var category = request.Category ?? (broadcast ? DefaultBroadcastCategory : DefaultCategory);
         if (request.Category is not null)
         {
             if (request.Category.Length == 0)
@@ -108,7 +129,7 @@ internal static class SendRequestValidator
             return (null, errors);
         }
 
-        return (new ValidatedSend(userIds!, title!, request.Body, category, dataJson, request.Link, priority!, request.TtlSeconds, request.IdempotencyKey), errors);
+        return (new ValidatedSend(userIds!, title!, request.Body, category, dataJson, request.Link, priority!, request.TtlSeconds, request.IdempotencyKey, broadcast), errors);
     }
 
     private static List<string>? ValidateRecipients(SendRequest request, Action<string, string> fail)
