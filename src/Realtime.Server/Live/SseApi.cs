@@ -21,7 +21,8 @@ internal static class SseApi
         return app;
     }
 
-    private static async Task<IResult> StreamAsync(HttpContext context, ConnectionRegistry registry, LiveServices services, IOptions<LiveOptions> options)
+    private static async Task<IResult> StreamAsync(
+        HttpContext context, ConnectionRegistry registry, LiveServices services, IOptions<LiveOptions> options, IHostApplicationLifetime application)
     {
         var cursorText = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query[CursorQueryName].FirstOrDefault();
         long? cursor = null;
@@ -37,7 +38,8 @@ internal static class SseApi
             cursor = parsed;
         }
 
-        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        // Ends with the request, at shutdown (so the client reconnects elsewhere at once), or when the token expires.
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, application.ApplicationStopping);
         if (TokenExpiry(context) is { } expires)
         {
             // The client reconnects with a fresh token and resumes from its Last-Event-ID.

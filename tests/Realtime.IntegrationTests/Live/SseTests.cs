@@ -181,3 +181,20 @@ public sealed class SseTests(FastKeepAliveFixture fixture) : IClassFixture<FastK
         await stream.Ended.WaitAsync(TimeSpan.FromSeconds(15));
     }
 }
+
+public sealed class SseShutdownTests
+{
+    [Fact]
+    public async Task StreamsEndAtOnceWhenTheNodeShutsDownSoClientsReconnectElsewhere()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        var server = await RealtimeServer.StartAsync(database.ConnectionString);
+        await using var stream = await SseTestClient.ConnectAsync(server.BaseAddress, server.Tokens.User("leaving"));
+        await stream.Retry.WaitAsync(SseTestClient.DefaultTimeout);
+
+        var stopping = server.DisposeAsync().AsTask();
+
+        await stream.Ended.WaitAsync(TimeSpan.FromSeconds(10));
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+}
