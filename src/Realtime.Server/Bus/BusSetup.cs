@@ -4,6 +4,7 @@ internal static class BusSetup
 {
     public static WebApplicationBuilder AddBus(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<NodeIdentity>();
         builder.Services.AddSingleton<IMessageBus, InProcessBus>();
         return builder;
     }

@@ -11,6 +11,12 @@ internal sealed class ConnectionRegistry
 
     public int Count => _all.Count;
 
+    /// <summary>Raised after a connection joins (presence records it). Handlers must be quick.</summary>
+    public event Action<LiveConnection>? Added;
+
+    /// <summary>Raised after a connection leaves. Handlers must be quick.</summary>
+    public event Action<LiveConnection>? Removed;
+
     public ICollection<LiveConnection> All => _all.Keys;
 
     public ImmutableArray<LiveConnection> ForUser(string userId) =>
@@ -20,11 +26,16 @@ internal sealed class ConnectionRegistry
     {
         _byUser.AddOrUpdate(connection.UserId, _ => [connection], (_, existing) => existing.Add(connection));
         _all.TryAdd(connection, 0);
+        Added?.Invoke(connection);
     }
 
     public void Remove(LiveConnection connection)
     {
-        _all.TryRemove(connection, out _);
+        if (!_all.TryRemove(connection, out _))
+        {
+            return;
+        }
+        Removed?.Invoke(connection);
         while (_byUser.TryGetValue(connection.UserId, out var existing))
         {
             var remaining = existing.Remove(connection);

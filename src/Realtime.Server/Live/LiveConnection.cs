@@ -54,6 +54,14 @@ internal abstract partial class LiveConnection
 
     public string Transport { get; }
 
+    /// <summary>The client's User-Agent header, when it sent one.</summary>
+    public string? UserAgent { get; init; }
+
+    /// <summary>The client's address as this node saw it.</summary>
+    public string? RemoteIp { get; init; }
+
+    public DateTimeOffset ConnectedAt { get; init; } = DateTimeOffset.UtcNow;
+
     /// <summary>The highest notification id sent on this connection (or covered by its resume cursor).</summary>
     public long LastSentId => Volatile.Read(ref _lastSent);
 

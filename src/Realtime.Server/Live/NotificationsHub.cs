@@ -18,7 +18,13 @@ internal sealed class NotificationsHub(ConnectionRegistry registry, LiveServices
 
     public override Task OnConnectedAsync()
     {
-        var connection = new HubLiveConnection(Context, hubContext, TransportName(Context), services);
+        var http = Context.GetHttpContext();
+        var connection = new HubLiveConnection(Context, hubContext, TransportName(Context), services)
+        {
+            UserAgent = http?.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
+            RemoteIp = http?.Connection.RemoteIpAddress?.ToString(),
+            ConnectedAt = services.Time.GetUtcNow(),
+        };
         Context.Items[LiveConnectionItem] = connection;
         registry.Add(connection);
         _ = connection.RunAsync(Context.ConnectionAborted);

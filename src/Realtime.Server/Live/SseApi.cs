@@ -54,7 +54,12 @@ internal static class SseApi
         await response.Body.WriteAsync(SseLiveConnection.Preamble, context.RequestAborted);
         await response.Body.FlushAsync(context.RequestAborted);
 
-        var connection = new SseLiveConnection(context.TraceIdentifier + ":" + Guid.NewGuid().ToString("N")[..8], context.User.UserId(), response, lifetime, services);
+        var connection = new SseLiveConnection(Guid.NewGuid().ToString("N"), context.User.UserId(), response, lifetime, services)
+        {
+            UserAgent = context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
+            RemoteIp = context.Connection.RemoteIpAddress?.ToString(),
+            ConnectedAt = services.Time.GetUtcNow(),
+        };
         registry.Add(connection);
         try
         {
