@@ -22,6 +22,9 @@ internal sealed class AuthOptions : IValidatableObject
 
     public const int MinimumSigningKeyBytes = 32;
 
+    /// <summary>Signing keys are fetched from the authority: over https, or plain http from a local development provider.</summary>
+    public static bool AllowsMetadataOver(Uri authority) => authority.Scheme == "https" || authority.IsLoopback;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (string.IsNullOrEmpty(SigningKey) && string.IsNullOrEmpty(Authority))
@@ -51,6 +54,10 @@ internal sealed class AuthOptions : IValidatableObject
             && !(Uri.TryCreate(Authority, UriKind.Absolute, out var authority) && authority.Scheme is "http" or "https" && authority.Host.Length > 0))
         {
             yield return new ValidationResult("Auth__Authority must be an absolute http(s) URL.", [nameof(Authority)]);
+        }
+        else if (!string.IsNullOrEmpty(Authority) && !AllowsMetadataOver(new Uri(Authority)))
+        {
+            yield return new ValidationResult("Auth__Authority must use https (plain http only on this machine's loopback).", [nameof(Authority)]);
         }
     }
 }

@@ -53,8 +53,8 @@ internal static class AuthSetup
             {
                 ConfigureCommon(jwt, options);
                 jwt.Authority = options.Authority;
-                // Plain-HTTP metadata only from this machine (a local identity provider in development).
-                jwt.RequireHttpsMetadata = !Uri.TryCreate(options.Authority, UriKind.Absolute, out var authority) || !authority.IsLoopback;
+                // Plain-HTTP metadata only from this machine (AuthOptions refuses anything else at start-up).
+                jwt.RequireHttpsMetadata = !AuthOptions.AllowsMetadataOver(new Uri(options.Authority)) || new Uri(options.Authority).Scheme == "https";
                 jwt.TokenValidationParameters.ValidAlgorithms = AuthorityAlgorithms;
             });
         }

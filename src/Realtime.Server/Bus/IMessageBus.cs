@@ -16,4 +16,10 @@ internal interface IMessageBus
     void OnBatch(Action<NotificationBatch> handler);
 
     void OnUserEvent(Action<UserEvent> handler);
+
+    /// <summary>False while messages from other nodes cannot arrive (their sequencers then poll PostgreSQL).</summary>
+    bool IsConnected { get; }
+
+    /// <summary>Raised when the bus is connected again after an outage: time to catch up.</summary>
+    event Action? Reconnected;
 }

@@ -27,4 +27,12 @@ internal sealed class InProcessBus : IMessageBus
     public void OnBatch(Action<NotificationBatch> handler) => _batchHandlers.Add(handler);
 
     public void OnUserEvent(Action<UserEvent> handler) => _userEventHandlers.Add(handler);
+
+    public bool IsConnected => true;
+
+    public event Action? Reconnected
+    {
+        add { }
+        remove { }
+    }
 }

@@ -10,5 +10,13 @@ internal sealed class HubLiveConnection(HubCallerContext context, IHubContext<No
     protected override ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken) =>
         new(hub.Clients.Client(Id).SendAsync(target, payload, cancellationToken));
 
-    public override void Close() => context.Abort();
+    /// <summary>
+    /// Aborts the HTTP connection as well: SignalR alone would first try to send its close message
+    /// into the stuck client's full pipe and hold the connection until its send timeout.
+    /// </summary>
+    public override void Close()
+    {
+        context.GetHttpContext()?.Abort();
+        context.Abort();
+    }
 }

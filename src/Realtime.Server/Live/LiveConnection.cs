@@ -24,6 +24,7 @@ internal abstract partial class LiveConnection
     // Every notification the user can see with an id in (_sentAbove, _lastSent] has been sent here
     // (or was covered by the client's own cursor). Only the writer loop touches these.
     private long _queuedBytes;
+    private int _ended;
     private long _sentAbove = -1;
     private long _lastSent;
 
@@ -141,6 +142,7 @@ internal abstract partial class LiveConnection
         }
         finally
         {
+            Interlocked.Exchange(ref _ended, 1);
             _queue.Writer.TryComplete();
             Interlocked.CompareExchange(ref _firstResumeState, NoFirstResume, AwaitingFirstResume);
             if (_firstResume.Task.IsCompletedSuccessfully)
@@ -149,13 +151,18 @@ internal abstract partial class LiveConnection
             }
             while (_queue.Reader.TryRead(out var left))
             {
+                Interlocked.Add(ref _queuedBytes, -left.Size);
                 (left as ResumeRequest)?.Completion.TrySetCanceled();
             }
         }
     }
 
     /// <summary>Stops the writer loop once the connection has ended.</summary>
-    public void Complete() => _queue.Writer.TryComplete();
+    public void Complete()
+    {
+        Interlocked.Exchange(ref _ended, 1);
+        _queue.Writer.TryComplete();
+    }
 
     /// <summary>Writes one message to the client; <paramref name="id"/> is set for notifications.</summary>
     protected abstract ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken);
@@ -168,14 +175,17 @@ internal abstract partial class LiveConnection
 
     private void Offer(Outgoing item)
     {
-        if (Interlocked.Add(ref _queuedBytes, item.Size) <= _options.ConnectionQueueBytes && _queue.Writer.TryWrite(item))
+        if (TryReserve(item.Size))
         {
-            return;
+            if (_queue.Writer.TryWrite(item))
+            {
+                return;
+            }
+            Interlocked.Add(ref _queuedBytes, -item.Size);
         }
-        Interlocked.Add(ref _queuedBytes, -item.Size);
-        if (_queue.Reader.Completion.IsCompleted)
+        if (Interlocked.Exchange(ref _ended, 1) == 1)
         {
-            (item as ResumeRequest)?.Completion.TrySetCanceled();
+            (item as ResumeRequest)?.Completion.TrySetCanceled(); // already ending: nothing more to do
             return;
         }
         FellBehind = true;
@@ -183,6 +193,25 @@ internal abstract partial class LiveConnection
         (item as ResumeRequest)?.Completion.TrySetException(new InvalidOperationException("The connection fell behind and is being closed."));
         _queue.Writer.TryComplete();
         Close();
+    }
+
+    /// <summary>Counts <paramref name="size"/> bytes against the byte bound, unless that would pass it.</summary>
+    private bool TryReserve(long size)
+    {
+        var queued = Interlocked.Read(ref _queuedBytes);
+        while (true)
+        {
+            if (queued + size > _options.ConnectionQueueBytes)
+            {
+                return false;
+            }
+            var seen = Interlocked.CompareExchange(ref _queuedBytes, queued + size, queued);
+            if (seen == queued)
+            {
+                return true;
+            }
+            queued = seen;
+        }
     }
 
     /// <summary>

@@ -25,4 +25,13 @@ internal sealed class LiveOptions
 
     /// <summary>How long the sequencer waits for a missing id range before reading it from PostgreSQL.</summary>
     public TimeSpan GapWait { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// With nothing heard for this long, the sequencer asks PostgreSQL for ids past the last it saw
+    /// (a lost message with nothing after it); a cheap indexed query.
+    /// </summary>
+    public TimeSpan IdlePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The same while the bus is down and for a while after it returns: delivery goes on, slower.</summary>
+    public TimeSpan OutagePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }

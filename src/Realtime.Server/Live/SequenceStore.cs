@@ -28,6 +28,17 @@ internal sealed class SequenceStore(NpgsqlDataSource dataSource)
         ORDER BY id
         """;
 
+    private const string SelectFrom = $"""
+        SELECT * FROM (
+            (SELECT {NotificationRow.Columns} FROM notifications WHERE id >= @From ORDER BY id LIMIT @Limit)
+            UNION ALL
+            (SELECT {NotificationRow.BroadcastColumns}
+             FROM broadcasts b LEFT JOIN broadcast_receipts r ON false
+             WHERE b.id >= @From ORDER BY b.id LIMIT @Limit)) merged
+        ORDER BY id
+        LIMIT @Limit
+        """;
+
     /// <summary>The highest id allocated so far (0 when none).</summary>
     public async Task<long> LastAllocatedIdAsync(CancellationToken cancellationToken)
     {
@@ -44,11 +55,23 @@ internal sealed class SequenceStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<NotificationRow>(new CommandDefinition(SelectRange, new { From = from, To = to }, cancellationToken: cancellationToken));
-        return rows.Select(row =>
-        {
-            var notification = row.ToNotification();
-            var json = JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification);
-            return new SequencedNotification(row.Id, row.UserId, row.CreatedAt, row.ExpiresAt, new RawJson(json));
-        }).ToList();
+        return rows.Select(ToSequenced).ToList();
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> committed notifications from <paramref name="from"/> on, in id
+    /// order. Ids grow in commit order, so every id below the highest one returned is settled.
+    /// </summary>
+    public async Task<IReadOnlyList<SequencedNotification>> ReadFromAsync(long from, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<NotificationRow>(new CommandDefinition(SelectFrom, new { From = from, Limit = limit }, cancellationToken: cancellationToken));
+        return rows.Select(ToSequenced).ToList();
+    }
+
+    private static SequencedNotification ToSequenced(NotificationRow row)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(row.ToNotification(), RealtimeJsonContext.Default.Notification);
+        return new SequencedNotification(row.Id, row.UserId, row.CreatedAt, row.ExpiresAt, new RawJson(json));
     }
 }

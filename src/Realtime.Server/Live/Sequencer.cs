@@ -9,28 +9,37 @@ namespace Realtime.Server.Live;
 /// Turns the batches arriving from the bus (from every node, in any order, some perhaps lost) into
 /// one stream in strict id order for the dispatcher. A missing range is waited for briefly and
 /// then read from PostgreSQL: ids grow in commit order, so once a later batch has committed,
-/// everything below it is final (committed, or rolled back and absent).
+/// everything below it is final (committed, or rolled back and absent). When nothing is heard for
+/// a while, or the bus is down, it polls PostgreSQL for ids past the last it delivered.
 /// </summary>
 internal sealed partial class Sequencer : BackgroundService, IStartupTask
 {
+    private const int PollLimit = 1_000;
+    private static readonly TimeSpan FastPollingAfterReconnect = TimeSpan.FromSeconds(5);
+
     private readonly Channel<NotificationBatch> _inbox = Channel.CreateUnbounded<NotificationBatch>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource<long> _start = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IMessageBus _bus;
     private readonly SequenceStore _store;
     private readonly Dispatcher _dispatcher;
     private readonly TimeProvider _time;
-    private readonly TimeSpan _gapWait;
+    private readonly LiveOptions _options;
     private readonly ILogger<Sequencer> _logger;
     private SequenceBuffer _buffer = new(long.MaxValue);
     private long? _gapSince;
+    private long _lastHeard;
+    private long _reconnectedAt;
 
     public Sequencer(IMessageBus bus, SequenceStore store, Dispatcher dispatcher, TimeProvider time, IOptions<LiveOptions> options, ILogger<Sequencer> logger)
     {
+        _bus = bus;
         _store = store;
         _dispatcher = dispatcher;
         _time = time;
-        _gapWait = options.Value.GapWait;
+        _options = options.Value;
         _logger = logger;
         bus.OnBatch(batch => _inbox.Writer.TryWrite(batch));
+        bus.Reconnected += () => Volatile.Write(ref _reconnectedAt, _time.GetTimestamp());
     }
 
     /// <summary>Start-up: begin right after the last id allocated so far.</summary>
@@ -42,17 +51,23 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         try
         {
             _buffer = new SequenceBuffer(await _start.Task.WaitAsync(stoppingToken));
+            _lastHeard = _time.GetTimestamp();
             while (!stoppingToken.IsCancellationRequested)
             {
                 await ReceiveAsync(stoppingToken);
                 while (_inbox.Reader.TryRead(out var batch))
                 {
                     _buffer.Add(batch);
+                    _lastHeard = _time.GetTimestamp();
                 }
                 Deliver();
-                if (_gapSince is { } since && _time.GetElapsedTime(since) >= _gapWait)
+                if (_gapSince is { } since && _time.GetElapsedTime(since) >= _options.GapWait)
                 {
                     await FillGapAsync(stoppingToken);
+                }
+                if (_time.GetElapsedTime(_lastHeard) >= PollInterval)
+                {
+                    await PollAsync(stoppingToken);
                 }
             }
         }
@@ -61,21 +76,25 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         }
     }
 
-    /// <summary>Waits for the next batch; while a range is missing, no longer than its gap wait.</summary>
+    private TimeSpan PollInterval =>
+        !_bus.IsConnected || (Volatile.Read(ref _reconnectedAt) is var at and not 0 && _time.GetElapsedTime(at) < FastPollingAfterReconnect)
+            ? _options.OutagePollInterval
+            : _options.IdlePollInterval;
+
+    /// <summary>Waits for the next batch, but no longer than the gap wait or the next poll.</summary>
     private async Task ReceiveAsync(CancellationToken stoppingToken)
     {
-        if (_gapSince is not { } since)
+        var wait = PollInterval - _time.GetElapsedTime(_lastHeard);
+        if (_gapSince is { } since && _options.GapWait - _time.GetElapsedTime(since) is var gapLeft && gapLeft < wait)
         {
-            await _inbox.Reader.WaitToReadAsync(stoppingToken);
-            return;
+            wait = gapLeft;
         }
-        var remaining = _gapWait - _time.GetElapsedTime(since);
-        if (remaining <= TimeSpan.Zero)
+        if (wait <= TimeSpan.Zero)
         {
             return;
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        timeout.CancelAfter(remaining);
+        timeout.CancelAfter(wait);
         try
         {
             await _inbox.Reader.WaitToReadAsync(timeout.Token);
@@ -120,9 +139,37 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         }
     }
 
+    /// <summary>Asks PostgreSQL for anything past what was delivered: everything up to the highest id found is settled.</summary>
+    private async Task PollAsync(CancellationToken stoppingToken)
+    {
+        var from = _buffer.NextExpectedId;
+        try
+        {
+            var found = await _store.ReadFromAsync(from, PollLimit, stoppingToken);
+            _lastHeard = found.Count == PollLimit ? 0 : _time.GetTimestamp(); // a full page: poll again at once
+            if (found.Count > 0)
+            {
+                LogPolled(_logger, from, found[^1].Id, found.Count);
+                _buffer.Add(new NotificationBatch(from, found[^1].Id, found));
+                Deliver();
+            }
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            LogPollFailed(_logger, from, ex.Message);
+            _lastHeard = _time.GetTimestamp();
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Read missing ids {From}..{To} from PostgreSQL: {Count} notifications")]
     private static partial void LogGapFilled(ILogger logger, long from, long to, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read missing ids {From}..{To} from PostgreSQL; retrying")]
     private static partial void LogGapReadFailed(ILogger logger, long from, long to, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Polled PostgreSQL from id {From}: {Count} notifications up to {To}")]
+    private static partial void LogPolled(ILogger logger, long from, long to, int count);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Polling PostgreSQL from id {From} failed: {Reason}")]
+    private static partial void LogPollFailed(ILogger logger, long from, string reason);
 }

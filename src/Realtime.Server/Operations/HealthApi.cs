@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Dapper;
 using Npgsql;
+using Realtime.Server.Bus;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Operations;
@@ -25,11 +26,16 @@ internal static class HealthApi
         return app;
     }
 
-    private static async Task<IResult> ReadyAsync(NpgsqlDataSource dataSource, StartupGate gate, CancellationToken cancellationToken)
+    /// <summary>
+    /// Redis down is reported but keeps 200: the node still serves its own clients and catches up
+    /// from PostgreSQL, so an outage must not take every node out of the load balancer.
+    /// </summary>
+    private static async Task<IResult> ReadyAsync(NpgsqlDataSource dataSource, StartupGate gate, IServiceProvider services, CancellationToken cancellationToken)
     {
         var postgres = await ProbePostgresAsync(dataSource, cancellationToken) ? Up : Down;
+        var redis = services.GetService<RedisBus>() is { } bus ? (bus.IsConnected ? Up : Down) : null;
         var ready = postgres == Up && gate.IsOpen;
-        var report = new HealthReport(ready ? "ready" : "not ready", postgres, null);
+        var report = new HealthReport(ready ? "ready" : "not ready", postgres, redis);
         return ready ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 

@@ -297,13 +297,14 @@ public sealed class HubTestClientTests
     [Fact]
     public async Task KeepAlivePingsKeepAnIdleConnectionOpen()
     {
-        var clientTimeout = TimeSpan.FromSeconds(1);
+        // Generous margins (timeout = 20 pings) so that a loaded machine delaying a few pings does not matter.
+        var clientTimeout = TimeSpan.FromSeconds(2);
         await using var server = await TestHubServer.StartAsync(o => o.ClientTimeoutInterval = clientTimeout);
         await using var client = await HubTestClient.ConnectAsync(server.BaseAddress, null).WaitAsync(TestTimeout);
-        client.KeepAliveInterval = TimeSpan.FromMilliseconds(200);
+        client.KeepAliveInterval = TimeSpan.FromMilliseconds(100);
 
         // Idle for well over the server's client timeout: only the pings speak for the client meanwhile.
-        if (await Task.WhenAny(client.Closed, Task.Delay(3 * clientTimeout)) == client.Closed)
+        if (await Task.WhenAny(client.Closed, Task.Delay(2.5 * clientTimeout)) == client.Closed)
         {
             Assert.Fail($"The server dropped the pinging client: {await client.Closed}");
         }

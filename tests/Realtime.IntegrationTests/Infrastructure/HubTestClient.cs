@@ -51,7 +51,10 @@ public sealed class HubTestClient : IAsyncDisposable
         _keepAliveLoop = Task.Run(KeepAliveLoopAsync);
     }
 
-    /// <summary>Bound for connecting, sends, invocations, <see cref="WaitForAsync"/> and closing. 10 s by default.</summary>
+    /// <summary>
+    /// Bound for sends, invocations, closing, and the default for <see cref="WaitForAsync"/>/<see cref="NextAsync"/>.
+    /// 10 s by default (<see cref="ConnectAsync"/> always allows 10 s).
+    /// </summary>
     public TimeSpan DefaultTimeout { get; set; }
 
     /// <summary>

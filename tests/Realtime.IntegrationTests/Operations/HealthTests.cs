@@ -23,6 +23,7 @@ public sealed class HealthTests(ServerFixture fixture) : IClassFixture<ServerFix
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("up", body.RootElement.GetProperty("postgres").GetString());
         Assert.Equal("ready", body.RootElement.GetProperty("status").GetString());
+        Assert.False(body.RootElement.TryGetProperty("redis", out _), "a node without Redis configured reports no redis");
     }
 
     [Fact]

@@ -1,0 +1,160 @@
+using System.Buffers.Binary;
+using System.Text;
+using Realtime.Server.Notifications;
+
+namespace Realtime.Server.Bus;
+
+/// <summary>
+/// The bytes of a bus message between nodes: the sender's node id, then a batch (id range and
+/// every notification's pre-serialized JSON, copied as is) or a per-user event. Little-endian,
+/// length-prefixed, versioned by its first byte.
+/// </summary>
+internal static class BusMessageCodec
+{
+    private const byte Version = 1;
+    private const byte BatchKind = 1;
+    private const byte UserEventKind = 2;
+
+    public static byte[] Encode(string nodeId, NotificationBatch batch)
+    {
+        var writer = new Writer();
+        writer.Byte(Version);
+        writer.Byte(BatchKind);
+        writer.String(nodeId);
+        writer.Int64(batch.FirstId);
+        writer.Int64(batch.LastId);
+        writer.Int32(batch.Items.Count);
+        foreach (var item in batch.Items)
+        {
+            writer.Int64(item.Id);
+            writer.String(item.UserId);
+            writer.Int64(item.CreatedAt.Ticks);
+            writer.Int64(item.ExpiresAt?.Ticks ?? 0);
+            writer.Bytes(item.Json.Utf8.Span);
+        }
+        return writer.ToArray();
+    }
+
+    public static byte[] Encode(string nodeId, UserEvent userEvent)
+    {
+        var writer = new Writer();
+        writer.Byte(Version);
+        writer.Byte(UserEventKind);
+        writer.String(nodeId);
+        writer.String(userEvent.UserId);
+        writer.String(userEvent.Target);
+        writer.Bytes(userEvent.Payload.Utf8.Span);
+        return writer.ToArray();
+    }
+
+    /// <summary>Decodes a message: the node it came from and either a batch or a user event.</summary>
+    /// <exception cref="FormatException">Not a message of this version.</exception>
+    public static (string NodeId, NotificationBatch? Batch, UserEvent? UserEvent) Decode(ReadOnlyMemory<byte> message)
+    {
+        var reader = new Reader(message);
+        if (reader.Byte() != Version)
+        {
+            throw new FormatException("Unknown bus message version.");
+        }
+        var kind = reader.Byte();
+        var nodeId = reader.String() ?? throw new FormatException("A bus message without a node id.");
+        switch (kind)
+        {
+            case BatchKind:
+                var firstId = reader.Int64();
+                var lastId = reader.Int64();
+                var count = reader.Int32();
+                if (count < 0 || count > lastId - firstId + 1)
+                {
+                    throw new FormatException("A batch with more items than ids.");
+                }
+                var items = new List<SequencedNotification>(count);
+                for (var i = 0; i < count; i++)
+                {
+                    var id = reader.Int64();
+                    var userId = reader.String();
+                    var createdAt = new DateTime(reader.Int64(), DateTimeKind.Utc);
+                    var expiresTicks = reader.Int64();
+                    var json = reader.Bytes();
+                    items.Add(new SequencedNotification(id, userId, createdAt, expiresTicks == 0 ? null : new DateTime(expiresTicks, DateTimeKind.Utc), new RawJson(json)));
+                }
+                return (nodeId, new NotificationBatch(firstId, lastId, items), null);
+            case UserEventKind:
+                var user = reader.String() ?? throw new FormatException("A user event without a user.");
+                var target = reader.String() ?? throw new FormatException("A user event without a target.");
+                return (nodeId, null, new UserEvent(user, target, new RawJson(reader.Bytes())));
+            default:
+                throw new FormatException($"Unknown bus message kind {kind}.");
+        }
+    }
+
+    private sealed class Writer
+    {
+        private readonly MemoryStream _stream = new();
+
+        public void Byte(byte value) => _stream.WriteByte(value);
+
+        public void Int32(int value)
+        {
+            Span<byte> buffer = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(buffer, value);
+            _stream.Write(buffer);
+        }
+
+        public void Int64(long value)
+        {
+            Span<byte> buffer = stackalloc byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(buffer, value);
+            _stream.Write(buffer);
+        }
+
+        /// <summary>Length -1 stands for null.</summary>
+        public void String(string? value)
+        {
+            if (value is null)
+            {
+                Int32(-1);
+                return;
+            }
+            Bytes(Encoding.UTF8.GetBytes(value));
+        }
+
+        public void Bytes(ReadOnlySpan<byte> value)
+        {
+            Int32(value.Length);
+            _stream.Write(value);
+        }
+
+        public byte[] ToArray() => _stream.ToArray();
+    }
+
+    private ref struct Reader(ReadOnlyMemory<byte> message)
+    {
+        private ReadOnlyMemory<byte> _rest = message;
+
+        public byte Byte() => Take(1).Span[0];
+
+        public int Int32() => BinaryPrimitives.ReadInt32LittleEndian(Take(4).Span);
+
+        public long Int64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8).Span);
+
+        public string? String()
+        {
+            var length = Int32();
+            return length < 0 ? null : Encoding.UTF8.GetString(Take(length).Span);
+        }
+
+        public ReadOnlyMemory<byte> Bytes() => Take(Int32());
+
+        private ReadOnlyMemory<byte> Take(int length)
+        {
+            if (length < 0 || length > _rest.Length)
+            {
+                throw new FormatException("A truncated bus message.");
+            }
+            var taken = _rest[..length];
+            _rest = _rest[length..];
+            return taken;
+        }
+    }
+}

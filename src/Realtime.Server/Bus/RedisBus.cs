@@ -1,0 +1,182 @@
+using StackExchange.Redis;
+
+namespace Realtime.Server.Bus;
+
+internal sealed class RedisOptions
+{
+    public const string SectionName = "Redis";
+
+    /// <summary>Prefix of every channel, so several deployments (or test runs) can share one Redis.</summary>
+    public string ChannelPrefix { get; set; } = "realtime";
+}
+
+/// <summary>Every Redis channel name, built in one place.</summary>
+internal sealed class RedisChannels(string prefix)
+{
+    /// <summary>The one ordered stream of committed batches that every node reads.</summary>
+    public string Batches { get; } = prefix + ":batches";
+
+    /// <summary>Read-state and delete events; every node hands them to its own connections of that user.</summary>
+    public string UserEvents { get; } = prefix + ":user-events";
+}
+
+/// <summary>
+/// The bus of a node among many: Redis pub/sub (StackExchange.Redis 1.2.6). A publish reaches this
+/// node's handlers at once, then goes to Redis for the others (its echo is ignored by node id).
+/// Publishing never throws: a message Redis loses (it is down, or a subscription is being restored)
+/// is read from PostgreSQL by the other nodes' sequencers. Handlers run one at a time, in order.
+/// </summary>
+internal sealed partial class RedisBus : BackgroundService, IMessageBus
+{
+    private static readonly TimeSpan SubscribeTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SubscribeRetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly ConnectionMultiplexer _redis;
+    private readonly RedisChannels _channels;
+    private readonly string _nodeId;
+    private readonly ILogger<RedisBus> _logger;
+    private readonly List<Action<NotificationBatch>> _batchHandlers = [];
+    private readonly List<Action<UserEvent>> _userEventHandlers = [];
+
+    public RedisBus(ConnectionMultiplexer redis, RedisChannels channels, NodeIdentity node, ILogger<RedisBus> logger)
+    {
+        _redis = redis;
+        _channels = channels;
+        _nodeId = node.Id;
+        _logger = logger;
+        _redis.ConnectionFailed += (_, e) => LogConnectionFailed(_logger, e.FailureType.ToString());
+        _redis.ConnectionRestored += (_, _) =>
+        {
+            LogConnectionRestored(_logger);
+            Reconnected?.Invoke();
+        };
+    }
+
+    public bool IsConnected => _redis.IsConnected;
+
+    public event Action? Reconnected;
+
+    public Task PublishAsync(NotificationBatch batch, CancellationToken cancellationToken)
+    {
+        foreach (var handler in _batchHandlers)
+        {
+            handler(batch);
+        }
+        Publish(_channels.Batches, BusMessageCodec.Encode(_nodeId, batch));
+        return Task.CompletedTask;
+    }
+
+    public Task PublishAsync(UserEvent userEvent, CancellationToken cancellationToken)
+    {
+        foreach (var handler in _userEventHandlers)
+        {
+            handler(userEvent);
+        }
+        Publish(_channels.UserEvents, BusMessageCodec.Encode(_nodeId, userEvent));
+        return Task.CompletedTask;
+    }
+
+    public void OnBatch(Action<NotificationBatch> handler) => _batchHandlers.Add(handler);
+
+    public void OnUserEvent(Action<UserEvent> handler) => _userEventHandlers.Add(handler);
+
+    /// <summary>Subscribes (retrying while Redis is down at start-up); 1.2.6 restores subscriptions itself after that.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var subscriber = _redis.GetSubscriber();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await subscriber.SubscribeAsync(_channels.Batches, (_, message) => Receive(message)).WaitAsync(SubscribeTimeout, stoppingToken);
+                await subscriber.SubscribeAsync(_channels.UserEvents, (_, message) => Receive(message)).WaitAsync(SubscribeTimeout, stoppingToken);
+                LogSubscribed(_logger, _channels.Batches, _channels.UserEvents);
+                return;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogSubscribeFailed(_logger, ex.Message);
+                await Task.Delay(SubscribeRetryDelay, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Not awaited, so the write path never waits for Redis; StackExchange.Redis writes commands of
+    /// one connection in the order they were issued, which keeps one node's batches in order.
+    /// </summary>
+    private void Publish(string channel, byte[] message)
+    {
+        Task<long> publishing;
+        try
+        {
+            publishing = _redis.GetSubscriber().PublishAsync(channel, message);
+        }
+        catch (Exception ex)
+        {
+            LogPublishFailed(_logger, channel, ex.Message);
+            return;
+        }
+        publishing.ContinueWith(
+            static (task, state) =>
+            {
+                var (logger, channel) = ((ILogger, string))state!;
+                LogPublishFailed(logger, channel, task.Exception!.GetBaseException().Message);
+            },
+            (_logger, channel), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    }
+
+    private void Receive(RedisValue message)
+    {
+        try
+        {
+            var (nodeId, batch, userEvent) = BusMessageCodec.Decode((byte[])message!);
+            if (nodeId == _nodeId)
+            {
+                return; // delivered locally when it was published
+            }
+            if (batch is not null)
+            {
+                foreach (var handler in _batchHandlers)
+                {
+                    handler(batch);
+                }
+            }
+            if (userEvent is not null)
+            {
+                foreach (var handler in _userEventHandlers)
+                {
+                    handler(userEvent);
+                }
+            }
+        }
+        catch (FormatException ex)
+        {
+            LogUndecodable(_logger, ex.Message);
+        }
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _redis.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis connection failed ({FailureType}); delivery continues from PostgreSQL until it is back")]
+    private static partial void LogConnectionFailed(ILogger logger, string failureType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis connection restored")]
+    private static partial void LogConnectionRestored(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Subscribed to {BatchChannel} and {UserEventChannel}")]
+    private static partial void LogSubscribed(ILogger logger, string batchChannel, string userEventChannel);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Subscribing to Redis failed, retrying: {Reason}")]
+    private static partial void LogSubscribeFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Publishing on {Channel} failed (other nodes read it from PostgreSQL): {Reason}")]
+    private static partial void LogPublishFailed(ILogger logger, string channel, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored a bus message that could not be decoded: {Reason}")]
+    private static partial void LogUndecodable(ILogger logger, string reason);
+}
