@@ -88,7 +88,11 @@ command -v dotnet >/dev/null || die "dotnet SDK not found (see global.json for t
 for bin in initdb pg_ctl; do
   command -v "$bin" >/dev/null || die "PostgreSQL binary $bin not found on PATH"
 done
-command -v redis-server >/dev/null || apt_install redis-server
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx) # the load-balancer tests run Debian's nginx
+((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+
 if [[ -f client-js/package.json ]] && ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi
