@@ -4,6 +4,7 @@ using Realtime.Server.Bus;
 using Realtime.Server.Live;
 using Realtime.Server.Notifications;
 using Realtime.Server.Operations;
+using Realtime.Server.Presence;
 using Realtime.Server.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -13,6 +14,7 @@ builder.AddStorage();
 builder.AddAuth();
 builder.AddBus();
 builder.AddLive();
+builder.AddPresence();
 builder.AddNotifications();
 
 var app = builder.Build();
@@ -25,6 +27,7 @@ app.UseRateLimiter();
 app.MapOperationsApi();
 app.MapNotificationsApi();
 app.MapBroadcastsApi();
+app.MapPresenceApi();
 app.MapLive();
 
 app.Run();

@@ -4,6 +4,7 @@ using Realtime.Server.Broadcasts;
 using Realtime.Server.Live;
 using Realtime.Server.Notifications;
 using Realtime.Server.Operations;
+using Realtime.Server.Presence;
 
 namespace Realtime.Server;
 
@@ -22,4 +23,6 @@ namespace Realtime.Server;
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(RawJson))]
 [JsonSerializable(typeof(BroadcastResponse))]
+[JsonSerializable(typeof(PresenceResponse))]
+[JsonSerializable(typeof(StatsResponse))]
 internal sealed partial class RealtimeJsonContext : JsonSerializerContext;
