@@ -81,10 +81,17 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
             ? _options.OutagePollInterval
             : _options.IdlePollInterval;
 
-    /// <summary>Waits for the next batch, but no longer than the gap wait or the next poll.</summary>
+    /// <summary>
+    /// Waits for the next batch, but no longer than the gap wait or the next poll, and never longer
+    /// than the outage poll interval, so a bus that drops meanwhile is noticed that fast.
+    /// </summary>
     private async Task ReceiveAsync(CancellationToken stoppingToken)
     {
         var wait = PollInterval - _time.GetElapsedTime(_lastHeard);
+        if (wait > _options.OutagePollInterval)
+        {
+            wait = _options.OutagePollInterval;
+        }
         if (_gapSince is { } since && _options.GapWait - _time.GetElapsedTime(since) is var gapLeft && gapLeft < wait)
         {
             wait = gapLeft;

@@ -47,19 +47,14 @@ internal static class SseApi
         }
 
         var response = context.Response;
-        response.Headers.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache, no-store";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await response.Body.WriteAsync(SseLiveConnection.Preamble, context.RequestAborted);
-        await response.Body.FlushAsync(context.RequestAborted);
-
         var connection = new SseLiveConnection(Guid.NewGuid().ToString("N"), context.User.UserId(), response, lifetime, services)
         {
             UserAgent = context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
             RemoteIp = context.Connection.RemoteIpAddress?.ToString(),
             ConnectedAt = services.Time.GetUtcNow(),
         };
+        // Subscribe before the client sees the stream open: "live from now" then includes
+        // everything committed after it saw `retry:`. Messages wait in the queue until the writer runs.
         registry.Add(connection);
         try
         {
@@ -72,6 +67,14 @@ internal static class SseApi
             {
                 connection.StartLiveFromNow();
             }
+
+            response.Headers.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache, no-store";
+            response.Headers["X-Accel-Buffering"] = "no";
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            await response.Body.WriteAsync(SseLiveConnection.Preamble, context.RequestAborted);
+            await response.Body.FlushAsync(context.RequestAborted);
+
             var keepAlive = KeepAliveAsync(connection, options.Value.SseKeepAliveInterval, services.Time, lifetime.Token);
             await connection.RunAsync(lifetime.Token);
             await lifetime.CancelAsync();

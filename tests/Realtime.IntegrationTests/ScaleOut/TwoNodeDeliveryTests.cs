@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Realtime.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+using static Realtime.IntegrationTests.Infrastructure.ScaleOutTraffic;
+
+namespace Realtime.IntegrationTests.ScaleOut;
+
+/// <summary>
+/// Two nodes on one database and one Redis channel prefix (DESIGN.md "Every node sees the whole id
+/// sequence, in order"): a notification committed on one node reaches the user's connections on
+/// the other, exactly once and as an object; broadcasts and read state cross nodes; and a reader
+/// that keeps reconnecting, alternating nodes, while senders commit on both, gets every id once,
+/// in increasing order on every connection.
+/// </summary>
+public sealed class TwoNodeDeliveryTests(ScaleOutFixture cluster, ITestOutputHelper output) : IClassFixture<ScaleOutFixture>
+{
+    private const int Senders = 6;
+    private const int SendsPerSender = 60;
+    private static readonly TimeSpan ReconnectEvery = TimeSpan.FromMilliseconds(40);
+
+    private RealtimeServer A => cluster.A;
+    private RealtimeServer B => cluster.B;
+
+    [Fact]
+    public async Task AHubClientOnNodeAReceivesASendMadeOnNodeBOnceAsAJsonObject()
+    {
+        var user = NewUser("hub-on-a");
+        await using var hub = await A.ConnectHubAsync(A.Tokens.User(user));
+        await hub.InvokeAsync("Resume", 0);
+
+        var id = await SendAsync(B.BaseAddress, user, "Sent on B");
+
+        var notification = await hub.WaitForAsync("notification", n => n.GetProperty("id").GetInt64() == id);
+        Assert.Equal(JsonValueKind.Object, notification.ValueKind);
+        Assert.Equal(user, notification.GetProperty("userId").GetString());
+        Assert.Equal("Sent on B", notification.GetProperty("title").GetString());
+        Assert.False(notification.GetProperty("broadcast").GetBoolean());
+        // A later notification (committed on the other node) has arrived: a duplicate would have come before it.
+        var marker = await SendAsync(A.BaseAddress, user, "Marker on A");
+        await hub.WaitForAsync("notification", n => n.GetProperty("id").GetInt64() == marker);
+        Assert.Equal([id, marker], IdsOf(user, Notifications(hub)));
+    }
+
+    [Fact]
+    public async Task AnSseClientOnNodeBReceivesASendMadeOnNodeA()
+    {
+        var user = NewUser("sse-on-b");
+        await using var stream = await SseTestClient.ConnectAsync(B.BaseAddress, B.Tokens.User(user));
+        Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);
+        await stream.Retry.WaitAsync(SseTestClient.DefaultTimeout); // live from here
+
+        var id = await SendAsync(A.BaseAddress, user, "Sent on A");
+
+        var frame = await stream.NextAsync("notification");
+        Assert.Equal(id.ToString(CultureInfo.InvariantCulture), frame.Id);
+        Assert.Equal(JsonValueKind.Object, frame.Json.ValueKind);
+        Assert.Equal(user, frame.Json.GetProperty("userId").GetString());
+        Assert.Equal("Sent on A", frame.Json.GetProperty("title").GetString());
+        var marker = await SendAsync(B.BaseAddress, user, "Marker on B");
+        Assert.Equal(marker.ToString(CultureInfo.InvariantCulture), (await stream.NextAsync("notification")).Id);
+        Assert.Equal([id, marker], IdsOf(user, Notifications(stream)));
+    }
+
+    [Fact]
+    public async Task ABroadcastSentOnNodeAReachesAHubClientOnAAndAnSseClientOnB()
+    {
+        var onA = NewUser("broadcast-hub");
+        var onB = NewUser("broadcast-sse");
+        await using var hub = await A.ConnectHubAsync(A.Tokens.User(onA));
+        await hub.InvokeAsync("Resume", 0);
+        await using var stream = await SseTestClient.ConnectAsync(B.BaseAddress, B.Tokens.User(onB));
+        await stream.Retry.WaitAsync(SseTestClient.DefaultTimeout);
+
+        using var admin = A.CreateApiClient(A.Tokens.Admin());
+        var response = await admin.PostAsJsonAsync("/api/broadcasts", new { title = "Maintenance tonight", priority = "high" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+
+        var onHub = await hub.WaitForAsync("notification", n => n.GetProperty("id").GetInt64() == id);
+        Assert.True(onHub.GetProperty("broadcast").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, onHub.GetProperty("userId").ValueKind);
+        var onSse = await stream.NextAsync("notification");
+        Assert.Equal(id.ToString(CultureInfo.InvariantCulture), onSse.Id);
+        Assert.True(onSse.Json.GetProperty("broadcast").GetBoolean());
+        Assert.Equal("Maintenance tonight", onSse.Json.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task AReadOnNodeAReachesTheSameUsersHubTabOnNodeBAsNotificationReadAndUnreadCount()
+    {
+        var user = NewUser("read-state");
+        var id = await SendAsync(A.BaseAddress, user, "Read me");
+        await using var tab = await B.ConnectHubAsync(B.Tokens.User(user));
+        await tab.InvokeAsync("Resume", 0);
+        await tab.WaitForAsync("notification", n => n.GetProperty("id").GetInt64() == id);
+
+        using var inbox = new InboxClient(A, user);
+        Assert.Equal(HttpStatusCode.NoContent, (await inbox.MarkReadAsync(id)).StatusCode);
+        var unread = await inbox.UnreadCountAsync(); // broadcasts of other tests count too
+
+        var read = await tab.WaitForAsync("notificationRead", e => e.GetProperty("ids").EnumerateArray().Any(i => i.GetInt64() == id));
+        Assert.Equal([id], read.GetProperty("ids").EnumerateArray().Select(i => i.GetInt64()));
+        Assert.True(read.GetProperty("read").GetBoolean());
+        Assert.False(read.GetProperty("all").GetBoolean());
+        Assert.Equal(unread, read.GetProperty("unreadCount").GetInt32());
+        // Before the read the count was one higher: an unreadCount of this value can only come from the read.
+        await tab.WaitForAsync("unreadCount", e => e.GetProperty("unreadCount").GetInt32() == unread);
+    }
+
+    [Fact]
+    public async Task AHubReaderAlternatingNodesEvery40MillisecondsGetsEveryIdOnceInIncreasingOrderWhileBothNodesCommit()
+    {
+        var user = NewUser("hub-alternating");
+        var token = A.Tokens.User(user);
+        var received = new List<long>();
+        var connections = 0;
+        var sending = SendConcurrentlyAsync(user, [A.BaseAddress, B.BaseAddress], Senders, SendsPerSender);
+
+        async Task ReadOnceAsync(TimeSpan listenFor)
+        {
+            var cursor = received.Count == 0 ? 0 : received[^1];
+            var node = cluster.Nodes[connections % 2];
+            var label = $"hub connection {connections} (node {"AB"[connections % 2]}, resumed after {cursor})";
+            connections++;
+            await using var hub = await node.ConnectHubAsync(token);
+            await hub.InvokeAsync("Resume", cursor);
+            await Task.Delay(listenFor); // how long this connection lives, not a synchronisation
+            await hub.CloseAsync();
+            var ids = Notifications(hub).Select(n => n.Id).ToList();
+            AssertIncreasingFrom(cursor, label, ids);
+            received.AddRange(IdsOf(user, Notifications(hub)));
+        }
+
+        while (!sending.IsCompleted)
+        {
+            await ReadOnceAsync(ReconnectEvery);
+        }
+        var sent = await sending;
+        await ReadOnceAsync(TimeSpan.Zero); // the Resume itself replays whatever is left
+
+        Assert.True(connections > 4, $"only {connections} connections: the test did not exercise reconnecting");
+        Assert.Equal(Senders * SendsPerSender, sent.Count);
+        AssertExactly(sent, received, $"the hub reader ({connections} connections)");
+        output.WriteLine($"{sent.Count} ids over {connections} hub connections");
+    }
+
+    [Fact]
+    public async Task AnSseReaderAlternatingNodesWithLastEventIdGetsEveryIdOnceInIncreasingOrderWhileBothNodesCommit()
+    {
+        var user = NewUser("sse-alternating");
+        var token = A.Tokens.User(user);
+        var received = new List<long>();
+        var connections = 0;
+        var sending = SendConcurrentlyAsync(user, [A.BaseAddress, B.BaseAddress], Senders, SendsPerSender);
+
+        async Task ReadOnceAsync(TimeSpan listenFor)
+        {
+            var cursor = received.Count == 0 ? 0 : received[^1];
+            var node = cluster.Nodes[connections % 2];
+            var label = $"SSE connection {connections} (node {"AB"[connections % 2]}, Last-Event-ID {cursor})";
+            connections++;
+            List<(long Id, string? UserId)> notifications;
+            await using (var stream = await SseTestClient.ConnectAsync(node.BaseAddress, token, lastEventId: cursor.ToString(CultureInfo.InvariantCulture)))
+            {
+                Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);
+                await stream.Retry.WaitAsync(SseTestClient.DefaultTimeout);
+                await Task.Delay(listenFor); // how long this connection lives, not a synchronisation
+                notifications = Notifications(stream);
+            }
+            AssertIncreasingFrom(cursor, label, notifications.Select(n => n.Id).ToList());
+            received.AddRange(IdsOf(user, notifications));
+        }
+
+        while (!sending.IsCompleted)
+        {
+            await ReadOnceAsync(ReconnectEvery);
+        }
+        var sent = await sending;
+        // The replay of the last connection may take a moment to arrive: read on until it has (bounded).
+        for (var attempt = 0; attempt < 50 && received.Count < sent.Count; attempt++)
+        {
+            await ReadOnceAsync(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.True(connections > 4, $"only {connections} connections: the test did not exercise reconnecting");
+        Assert.Equal(Senders * SendsPerSender, sent.Count);
+        AssertExactly(sent, received, $"the SSE reader ({connections} connections)");
+        output.WriteLine($"{sent.Count} ids over {connections} SSE connections");
+    }
+}
