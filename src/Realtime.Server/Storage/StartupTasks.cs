@@ -41,6 +41,15 @@ internal sealed partial class StartupTasks(
                 LogDatabaseUnavailable(logger, ex.Message);
                 await Task.Delay(RetryDelay, stoppingToken);
             }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Anything else is a bug or a broken database: stop with a failing exit code, so a
+                // supervisor sees it, rather than serve without ever becoming ready.
+                LogStartupFailed(logger, ex);
+                Environment.ExitCode = 1;
+                lifetime.StopApplication();
+                return;
+            }
         }
     }
 
@@ -49,6 +58,9 @@ internal sealed partial class StartupTasks(
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The database schema is at version {DatabaseVersion}, newer than this server ({CodeVersion}); refusing to start")]
     private static partial void LogSchemaTooNew(ILogger logger, int databaseVersion, int codeVersion);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Start-up failed; stopping")]
+    private static partial void LogStartupFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL unavailable during start-up, retrying: {Reason}")]
     private static partial void LogDatabaseUnavailable(ILogger logger, string reason);
