@@ -39,7 +39,20 @@ internal static class LiveSetup
     {
         // Per-user events go straight to this node's connections; handlers only enqueue.
         var dispatcher = app.Services.GetRequiredService<Dispatcher>();
-        app.Services.GetRequiredService<IMessageBus>().OnUserEvent(dispatcher.Deliver);
+        var bus = app.Services.GetRequiredService<IMessageBus>();
+        bus.OnUserEvent(dispatcher.Deliver);
+
+        // Read-state events of other nodes published during a bus outage are lost; at least every
+        // connected client's unread count is made right again once the bus is back.
+        var registry = app.Services.GetRequiredService<ConnectionRegistry>();
+        var unreadCounts = app.Services.GetRequiredService<UnreadCountRefresher>();
+        bus.Reconnected += () =>
+        {
+            foreach (var connection in registry.All)
+            {
+                unreadCounts.Request(connection.UserId);
+            }
+        };
 
         app.MapHub<NotificationsHub>(NotificationsHub.Path, options => options.CloseOnAuthenticationExpiration = true);
         app.MapSseApi();

@@ -60,6 +60,27 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task AReadOnOneNodeDuringTheOutageReachesTheOtherNodesClientsAsAFreshUnreadCountOnceRedisIsBack()
+    {
+        var user = NewUser("outage-read");
+        await using var hub = await _b.ConnectHubAsync(_b.Tokens.User(user));
+        await hub.InvokeAsync("Resume", 0);
+        var first = await _a.SendAsync(user, "one");
+        await _a.SendAsync(user, "two");
+        await hub.WaitForAsync("unreadCount", c => c.GetProperty("unreadCount").GetInt32() == 2);
+
+        await _redis.KillAsync();
+        await WaitForRedisHealthAsync(_a.BaseAddress, "down", HealthTimeout);
+        using (var inbox = new InboxClient(_a, user))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await inbox.MarkReadAsync(first)).StatusCode); // its event cannot reach B
+        }
+        await _redis.StartAsync();
+
+        await hub.WaitForAsync("unreadCount", c => c.GetProperty("unreadCount").GetInt32() == 1, ReconnectTimeout);
+    }
+
     private async Task RunOutageAsync()
     {
         var user = NewUser("redis-outage");
