@@ -72,13 +72,16 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime
 
         await _redis.KillAsync();
         await WaitForRedisHealthAsync(_a.BaseAddress, "down", HealthTimeout);
+        var before = hub.Received.Count;
         using (var inbox = new InboxClient(_a, user))
         {
             Assert.Equal(HttpStatusCode.NoContent, (await inbox.MarkReadAsync(first)).StatusCode); // its event cannot reach B
         }
         await _redis.StartAsync();
 
-        await hub.WaitForAsync("unreadCount", c => c.GetProperty("unreadCount").GetInt32() == 1, ReconnectTimeout);
+        await WaitUntilAsync(
+            () => Task.FromResult(hub.Received.Skip(before).Any(m => m.Target == "unreadCount" && m.FirstArgument.GetProperty("unreadCount").GetInt32() == 1)),
+            arrived => arrived, ReconnectTimeout, "a fresh unreadCount of 1 on B after Redis came back");
     }
 
     private async Task RunOutageAsync()
