@@ -12,7 +12,6 @@ namespace Realtime.IntegrationTests.Auth;
 /// </summary>
 public sealed class AuthenticationTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
-    private static readonly TimeSpan ExpiryCloseTimeout = TimeSpan.FromSeconds(15);
 
     private RealtimeServer Server => fixture.Server;
 
@@ -144,17 +143,7 @@ public sealed class AuthenticationTests(ServerFixture fixture) : IClassFixture<S
     public async Task TheServerClosesAHubConnectionWhoseTokenExpires()
     {
         var user = SendApi.NewUserId();
-        var expires = DateTime.UtcNow.AddSeconds(3);
-        await using var expiring = await Server.ConnectHubAsync(Tokens.Mint(user, expires: expires));
-        await using var lasting = await Server.ConnectHubAsync(Tokens.User(user));
-        await expiring.InvokeAsync("Resume", 0);
-
-        await expiring.Closed.WaitAsync(ExpiryCloseTimeout);
-
-        // exp is whole seconds, so the token may end up to a second before `expires`.
-        Assert.True(DateTime.UtcNow >= expires.AddSeconds(-1), $"Closed before the token expired ({expires:O}).");
-        Assert.False(lasting.Closed.IsCompleted, "A connection whose token is still valid stays open.");
-        await lasting.InvokeAsync("Resume", 0);
+        await TokenExpiry.AssertTheHubClosesAtExpiryAsync(Server, expires => Tokens.Mint(user, expires: expires), Tokens.User(user));
     }
 
     private static object ValidSend() => new { userId = SendApi.NewUserId(), title = "Hello" };
