@@ -93,7 +93,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx) # the load-balancer tests run Debian's nginx
 ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
 
-if [[ -f client-js/package.json ]] && ! command -v npm >/dev/null; then
+if { [[ -f client-js/package.json ]] || [[ -f tests/e2e-js/package.json ]]; } && ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi
 
@@ -222,20 +222,23 @@ js_count() { # js_count LOGFILE NAME -> number (0 when absent)
     sed -n -E "s/^[[:space:]]*(#|ℹ)[[:space:]]+$2[[:space:]]+([0-9]+)[[:space:]]*$/\2/p" | tail -n1)
   echo "${v:-0}"
 }
-if [[ -f client-js/package.json ]]; then
-  log "client-js: npm ci && npm test"
+# Every JavaScript suite: the SDK's (client-js) and the end-to-end suite that drives the real
+# server with the official third-party clients (tests/e2e-js; it runs the Release build above).
+for suite in client-js tests/e2e-js; do
+  [[ -f $suite/package.json ]] || continue
+  log "$suite: npm ci && npm test"
   js_rc=0
-  (cd client-js && npm ci --no-audit --no-fund && npm test) 2>&1 | tee "$tmp/js.log" ||
+  (cd "$suite" && npm ci --no-audit --no-fund && npm test) 2>&1 | tee "$tmp/js.log" ||
     js_rc=$?
   js_failed=$(($(js_count "$tmp/js.log" fail) + $(js_count "$tmp/js.log" cancelled)))
   passed=$((passed + $(js_count "$tmp/js.log" pass)))
   skipped=$((skipped + $(js_count "$tmp/js.log" skipped) + $(js_count "$tmp/js.log" todo)))
   if ((js_rc != 0 && js_failed == 0)); then
-    log "client-js tests exited with $js_rc"
+    log "$suite tests exited with $js_rc"
     js_failed=1
   fi
   failed=$((failed + js_failed))
-fi
+done
 
 cd "$root"
 summary
