@@ -26,7 +26,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
     public Uri BaseAddress { get; private set; } = null!;
 
     /// <summary>Starts a node on <paramref name="connectionString"/> and waits until it is ready.</summary>
-    public static async Task<RealtimeServer> StartAsync(string connectionString, IDictionary<string, string?>? settings = null)
+    public static async Task<RealtimeServer> StartAsync(string connectionString, IDictionary<string, string?>? settings = null, bool waitUntilReady = true)
     {
         var all = new Dictionary<string, string?>
         {
@@ -46,7 +46,10 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
         server.StartServer();
         var addresses = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         server.BaseAddress = new Uri(addresses.Addresses.First().Replace("[::]", "127.0.0.1").Replace("localhost", "127.0.0.1"));
-        await server.WaitUntilReadyAsync();
+        if (waitUntilReady)
+        {
+            await server.WaitUntilReadyAsync();
+        }
         return server;
     }
 
@@ -90,7 +93,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
         return sent!.Notifications.Single().Id;
     }
 
-    private async Task WaitUntilReadyAsync()
+    public async Task WaitUntilReadyAsync()
     {
         using var client = CreateApiClient();
         var deadline = DateTime.UtcNow + StartTimeout;
