@@ -80,8 +80,17 @@ apt_install() { # apt_install PKG... (quiet)
   local sudo=""
   ((EUID == 0)) || sudo="sudo"
   log "installing $*"
+  # Keep Debian from starting the packages' system services (a redis on 6379, an nginx on :80):
+  # the tests start their own instances.
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && added_policy=1
+  fi
   $sudo apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null || rc=$?
+  ((added_policy)) && $sudo rm -f "$policy"
+  return "$rc"
 }
 
 command -v dotnet >/dev/null || die "dotnet SDK not found (see global.json for the version)"
