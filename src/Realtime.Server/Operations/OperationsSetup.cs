@@ -17,6 +17,7 @@ internal static class OperationsSetup
         });
         builder.Services.AddOpenApi();
         builder.AddRateLimits();
+        builder.AddCrossOrigin();
         return builder;
     }
 
@@ -24,6 +25,7 @@ internal static class OperationsSetup
     public static WebApplication UseOperations(this WebApplication app)
     {
         app.UseCorrelationId();
+        app.UseCors();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseReadinessGate();
