@@ -22,6 +22,14 @@ public sealed class RedisBusSpecification : MessageBusSpecification
         var redis = await ConnectionMultiplexer.ConnectAsync(options);
         var bus = new RedisBus(redis, new RedisChannels(prefix), new NodeIdentity(), NullLogger<RedisBus>.Instance);
         lock (_nodes) _nodes.Add(bus);
+        // With abortConnect=false the multiplexer may still be connecting (a busy machine): a publish
+        // before that is lost by design (other nodes read PostgreSQL), so these tests wait for it.
+        var deadline = DateTime.UtcNow + Bound;
+        while (!redis.IsConnected)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The Redis connection did not come up.");
+            await Task.Delay(10);
+        }
         await bus.StartAsync(CancellationToken.None);
         await bus.ExecuteTask!.WaitAsync(Bound); // subscribed
         return bus;
@@ -105,9 +113,15 @@ public sealed class RedisBusSpecification : MessageBusSpecification
         var arrived = new TaskCompletionSource();
         sameDeployment.OnBatch(_ => arrived.TrySetResult());
 
-        await publisher.PublishAsync(Batch(1, 1), CancellationToken.None);
+        // Published until the same deployment hears it, so the stranger had every chance to hear it too.
+        var deadline = DateTime.UtcNow + Bound;
+        while (!arrived.Task.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            await publisher.PublishAsync(Batch(1, 1), CancellationToken.None);
+            await Task.WhenAny(arrived.Task, Task.Delay(100));
+        }
 
-        await arrived.Task.WaitAsync(Bound);
+        Assert.True(arrived.Task.IsCompleted, "the node with the same prefix never heard the batch");
         Assert.Equal(0, Volatile.Read(ref strangerHeard));
     }
 }
