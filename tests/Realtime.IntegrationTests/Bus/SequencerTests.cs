@@ -46,15 +46,24 @@ public sealed class SequencerTests(SequencerTests.NoIdlePollFixture fixture) : I
         [new SequencedNotification(id, userId, DateTime.UtcNow, null, RawJson.FromText(
             $$"""{"id":{{id}},"userId":"{{userId}}","category":"general","title":"published","body":null,"data":null,"link":null,"priority":"normal","broadcast":false,"createdAt":"2026-11-22T00:00:00.000Z","expiresAt":null,"readAt":null}"""))]);
 
-    /// <summary>Live only (no Resume, so nothing is replayed from PostgreSQL).</summary>
-    private Task<HubTestClient> ConnectAsync(string userId) => Server.ConnectHubAsync(Server.Tokens.User(userId));
+    /// <summary>
+    /// Connected and resumed before anything exists for the user (so nothing is replayed and the
+    /// connection is surely registered: SignalR answers the handshake before OnConnectedAsync runs,
+    /// but handles invocations only after it).
+    /// </summary>
+    private async Task<HubTestClient> ConnectAsync(string userId)
+    {
+        var hub = await Server.ConnectHubAsync(Server.Tokens.User(userId));
+        Assert.Equal(0, (await hub.InvokeAsync("Resume", 0)).GetInt32());
+        return hub;
+    }
 
     [Fact]
     public async Task BatchesArrivingOutOfOrderAreDeliveredInIdOrder()
     {
         var user = "seq-order-" + Guid.NewGuid().ToString("N")[..8];
-        var ids = await CommitElsewhereAsync(user, 3);
         await using var hub = await ConnectAsync(user);
+        var ids = await CommitElsewhereAsync(user, 3);
         var bus = Server.Services.GetRequiredService<IMessageBus>();
 
         await bus.PublishAsync(Published(ids[2], user), CancellationToken.None);
@@ -73,8 +82,8 @@ public sealed class SequencerTests(SequencerTests.NoIdlePollFixture fixture) : I
     public async Task ALostBatchIsReadFromPostgresAndDeliveredInItsPlace()
     {
         var user = "seq-lost-" + Guid.NewGuid().ToString("N")[..8];
-        var ids = await CommitElsewhereAsync(user, 3);
         await using var hub = await ConnectAsync(user);
+        var ids = await CommitElsewhereAsync(user, 3);
         var bus = Server.Services.GetRequiredService<IMessageBus>();
 
         await bus.PublishAsync(Published(ids[0], user), CancellationToken.None);
@@ -93,8 +102,8 @@ public sealed class SequencerTests(SequencerTests.NoIdlePollFixture fixture) : I
     public async Task ABatchDeliveredTwiceIsDeliveredOnce()
     {
         var user = "seq-twice-" + Guid.NewGuid().ToString("N")[..8];
-        var ids = await CommitElsewhereAsync(user, 2);
         await using var hub = await ConnectAsync(user);
+        var ids = await CommitElsewhereAsync(user, 2);
         var bus = Server.Services.GetRequiredService<IMessageBus>();
 
         await bus.PublishAsync(Published(ids[0], user), CancellationToken.None);

@@ -162,6 +162,9 @@ public sealed class HubTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     {
         var user = NewUser();
         await using var hub = await ConnectAsync(user);
+        // SignalR answers the handshake before OnConnectedAsync has run; any invocation completes after
+        // it, so this (failing, non-resuming) one makes sure the connection is registered.
+        await Assert.ThrowsAsync<HubInvocationException>(() => hub.InvokeAsync("Resume", -1));
         var id = await Server.SendAsync(user, "no resume");
         Assert.Equal(id, Id(await hub.WaitForAsync("notification")));
     }
