@@ -53,7 +53,7 @@ public sealed class ScaleOutSender : IAsyncDisposable
     public async Task<SendRecord> NextSentAsync(TimeSpan since, TimeSpan timeout)
     {
         SendRecord? found = null;
-        await ScaleOutTraffic.WaitUntilAsync(
+        await Eventually.WaitUntilAsync(
             () => Task.FromResult(found = Sends.Where(s => s.Started >= since && s.Id > 0).MinBy(s => s.Id)),
             s => s is not null, timeout, $"a send started after {since.TotalSeconds:0.000}s answered",
             _ => $"{Sends.Count} sends, failures: [{string.Join("; ", Failures.TakeLast(5))}]");
@@ -62,7 +62,7 @@ public sealed class ScaleOutSender : IAsyncDisposable
 
     /// <summary>Waits until at least <paramref name="count"/> sends have succeeded since <paramref name="since"/>.</summary>
     public Task WaitForSendsAsync(TimeSpan since, int count, TimeSpan timeout) =>
-        ScaleOutTraffic.WaitUntilAsync(
+        Eventually.WaitUntilAsync(
             () => Task.FromResult(Sends.Count(s => s.Started >= since && s.Id > 0)), n => n >= count, timeout,
             $"{count} sends answered since {since.TotalSeconds:0.000}s", n => $"{n}; failures: [{string.Join("; ", Failures.TakeLast(5))}]");
 

@@ -6,18 +6,18 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
+using static Realtime.IntegrationTests.Infrastructure.Eventually;
+
 namespace Realtime.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// What the scale-out tests share: senders spread over nodes, the notification ids a hub or SSE
-/// client got, the per-connection "ids strictly increase" check, bounded polling, and readiness.
+/// client got, the per-connection "ids strictly increase" check, and readiness.
 /// </summary>
 public static class ScaleOutTraffic
 {
     /// <summary>One clock for sends and receipts, so a delay is one subtraction.</summary>
     public static readonly Stopwatch Clock = Stopwatch.StartNew();
-
-    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
 
     public static string NewUser(string kind) => $"{kind}-{Guid.NewGuid().ToString("N")[..10]}";
 
@@ -114,25 +114,6 @@ public static class ScaleOutTraffic
             $"{who}: expected {expected.Count} ids, got {received.Count}. " +
             $"Missing ({missing.Count}): [{string.Join(", ", missing.Take(30))}]; duplicates: [{string.Join(", ", duplicates.Take(30))}]; " +
             $"unexpected: [{string.Join(", ", extra.Take(30))}]; out of order: [{string.Join(", ", outOfOrder.Take(10))}].");
-    }
-
-    /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> holds and returns that value; fails with the last value after <paramref name="timeout"/>.</summary>
-    public static async Task<T> WaitUntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, string what, Func<T, string>? describe = null)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-            if (clock.Elapsed > timeout)
-            {
-                Assert.Fail($"Not {what} within {timeout.TotalSeconds:0.###} s; last seen: {(describe ?? (v => v?.ToString() ?? "null"))(value)}");
-            }
-            await Task.Delay(PollInterval);
-        }
     }
 
     /// <summary>Polls until <paramref name="ids"/> contains <paramref name="id"/>; returns <see cref="Clock"/>'s time when it was first seen.</summary>

@@ -14,6 +14,7 @@ public sealed class NoGapNoDuplicateTests(ServerFixture fixture) : IClassFixture
 {
     private const int Senders = 6;
     private const int SendsPerSender = 40;
+    private static readonly TimeSpan ReconnectEvery = TimeSpan.FromMilliseconds(40);
 
     private RealtimeServer Server => fixture.Server;
 
@@ -77,82 +78,22 @@ public sealed class NoGapNoDuplicateTests(ServerFixture fixture) : IClassFixture
     public async Task AHubReaderReconnectingEvery40MillisecondsGetsEveryIdOnceInIncreasingOrder()
     {
         var user = "reconnecting-" + Guid.NewGuid().ToString("N")[..8];
-        var token = Server.Tokens.User(user);
-        var received = new List<long>();
-        var connections = 0;
-        var sending = SendConcurrentlyAsync(user);
+        var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, SendConcurrentlyAsync(user), ReconnectEvery,
+            ReconnectingReader.Hub(_ => Server, Server.Tokens.User(user)));
 
-        async Task ReadOnceAsync(TimeSpan listenFor)
-        {
-            long cursor = received.Count == 0 ? 0 : received[^1];
-            await using var hub = await Server.ConnectHubAsync(token);
-            connections++;
-            await hub.InvokeAsync("Resume", cursor);
-            await Task.Delay(listenFor);
-            await hub.CloseAsync();
-            var ids = hub.Received.Where(m => m.Target == "notification").Select(m => m.FirstArgument.GetProperty("id").GetInt64()).ToList();
-            AssertIncreasingFrom(cursor, connections, ids, received);
-        }
-
-        while (!sending.IsCompleted)
-        {
-            await ReadOnceAsync(TimeSpan.FromMilliseconds(40));
-        }
-        var sent = await sending;
-        await ReadOnceAsync(TimeSpan.Zero); // the Resume itself replays whatever is left
-
-        Assert.True(connections > 3, $"only {connections} connections: the test did not exercise reconnecting");
-        Assert.Equal(sent.Count, received.Count);
-        Assert.Equal(sent, received);
+        Assert.True(outcome.Connections > 3, $"only {outcome.Connections} connections: the test did not exercise reconnecting");
+        Assert.Equal(outcome.Sent, outcome.Received);
     }
 
     [Fact]
     public async Task AnSseReaderReconnectingEvery40MillisecondsWithLastEventIdGetsEveryIdOnceInIncreasingOrder()
     {
         var user = "sse-reconnecting-" + Guid.NewGuid().ToString("N")[..8];
-        var token = Server.Tokens.User(user);
-        var received = new List<long>();
-        var connections = 0;
-        var sending = SendConcurrentlyAsync(user);
+        var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, SendConcurrentlyAsync(user), ReconnectEvery,
+            ReconnectingReader.Sse(_ => Server, Server.Tokens.User(user)));
 
-        async Task ReadOnceAsync(TimeSpan listenFor)
-        {
-            var cursor = received.Count == 0 ? 0 : received[^1];
-            IReadOnlyList<long> ids;
-            await using (var stream = await SseTestClient.ConnectAsync(Server.BaseAddress, token, lastEventId: cursor.ToString()))
-            {
-                connections++;
-                await stream.Retry.WaitAsync(SseTestClient.DefaultTimeout);
-                await Task.Delay(listenFor);
-                ids = stream.NotificationIds();
-            }
-            AssertIncreasingFrom(cursor, connections, ids, received);
-        }
-
-        while (!sending.IsCompleted)
-        {
-            await ReadOnceAsync(TimeSpan.FromMilliseconds(40));
-        }
-        var sent = await sending;
-        // The replay may take a moment to arrive once the senders are done; read until it has.
-        for (var attempt = 0; attempt < 50 && received.Count < sent.Count; attempt++)
-        {
-            await ReadOnceAsync(TimeSpan.FromMilliseconds(100));
-        }
-
-        Assert.True(connections > 3, $"only {connections} connections: the test did not exercise reconnecting");
-        Assert.Equal(sent, received);
-    }
-
-    /// <summary>Every id on one connection is above the cursor it resumed from and above the one before it.</summary>
-    private static void AssertIncreasingFrom(long cursor, int connection, IReadOnlyList<long> ids, List<long> received)
-    {
-        for (var i = 0; i < ids.Count; i++)
-        {
-            var previous = i == 0 ? cursor : ids[i - 1];
-            Assert.True(ids[i] > previous, $"Connection {connection} sent {ids[i]} after {previous}: [{string.Join(", ", ids)}]");
-        }
-        received.AddRange(ids);
+        Assert.True(outcome.Connections > 3, $"only {outcome.Connections} connections: the test did not exercise reconnecting");
+        Assert.Equal(outcome.Sent, outcome.Received);
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Npgsql;
 using Realtime.IntegrationTests.Infrastructure;
 using Realtime.Server.Bus;
 using static Realtime.IntegrationTests.Presence.PresenceProbe;
+using static Realtime.IntegrationTests.Infrastructure.Eventually;
 
 namespace Realtime.IntegrationTests.Presence;
 

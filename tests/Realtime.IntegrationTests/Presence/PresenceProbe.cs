@@ -4,13 +4,13 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Realtime.IntegrationTests.Infrastructure;
+using static Realtime.IntegrationTests.Infrastructure.Eventually;
 
 namespace Realtime.IntegrationTests.Presence;
 
 /// <summary>Reads a node's admin presence and stats endpoints, and waits (bounded, polling) for them to show something.</summary>
 internal static partial class PresenceProbe
 {
-    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(25);
 
     /// <summary>The contract: a closed connection is gone from presence within 1 s.</summary>
     public static readonly TimeSpan CloseVisibleWithin = TimeSpan.FromSeconds(1);
@@ -39,25 +39,6 @@ internal static partial class PresenceProbe
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> holds and returns that value; fails with the last value after <paramref name="timeout"/>.</summary>
-    public static async Task<T> WaitUntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-            if (clock.Elapsed > timeout)
-            {
-                Assert.Fail($"Not {what} within {timeout.TotalSeconds:0.###} s; last seen: {Describe(value)}");
-            }
-            await Task.Delay(PollInterval);
-        }
-    }
-
     /// <summary>Waits until presence on <paramref name="server"/> lists exactly <paramref name="count"/> connections of the user.</summary>
     public static Task<IReadOnlyList<JsonElement>> WaitForConnectionCountAsync(RealtimeServer server, string userId, int count, TimeSpan timeout) =>
         WaitUntilAsync(() => ConnectionsAsync(server, userId), c => c.Count == count, timeout, $"{count} connections of {userId}");
@@ -72,9 +53,4 @@ internal static partial class PresenceProbe
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")]
     private static partial Regex TimestampFormat();
 
-    private static string Describe<T>(T value) => value switch
-    {
-        IEnumerable<JsonElement> elements => "[" + string.Join(", ", elements.Select(e => e.GetRawText())) + "]",
-        _ => value?.ToString() ?? "null",
-    };
 }

@@ -5,6 +5,7 @@ using Realtime.IntegrationTests.Send;
 using Realtime.Server.Bus;
 using Realtime.Server.Presence;
 using static Realtime.IntegrationTests.Presence.PresenceProbe;
+using static Realtime.IntegrationTests.Infrastructure.Eventually;
 
 namespace Realtime.IntegrationTests.Presence;
 

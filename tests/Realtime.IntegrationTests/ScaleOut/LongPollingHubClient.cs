@@ -108,7 +108,7 @@ internal sealed class LongPollingHubClient : IAsyncDisposable
             {
                 Assert.Fail($"No matching '{target}' within {timeout ?? DefaultTimeout} after {Polls} polls; received: {string.Join(" | ", Received)}");
             }
-            await Task.Delay(ScaleOutTraffic.PollInterval);
+            await Task.Delay(Eventually.PollInterval);
         }
     }
 

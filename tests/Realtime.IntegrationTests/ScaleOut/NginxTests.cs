@@ -5,6 +5,7 @@ using System.Text.Json;
 using Realtime.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 using static Realtime.IntegrationTests.Infrastructure.ScaleOutTraffic;
+using static Realtime.IntegrationTests.Infrastructure.Eventually;
 
 namespace Realtime.IntegrationTests.ScaleOut;
 

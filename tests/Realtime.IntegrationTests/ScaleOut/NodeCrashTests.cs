@@ -8,6 +8,7 @@ using Realtime.IntegrationTests.Infrastructure;
 using Realtime.Server.Bus;
 using Xunit.Abstractions;
 using static Realtime.IntegrationTests.Infrastructure.ScaleOutTraffic;
+using static Realtime.IntegrationTests.Infrastructure.Eventually;
 
 namespace Realtime.IntegrationTests.ScaleOut;
 

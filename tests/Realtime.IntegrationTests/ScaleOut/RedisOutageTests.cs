@@ -3,6 +3,7 @@ using System.Net;
 using Realtime.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 using static Realtime.IntegrationTests.Infrastructure.ScaleOutTraffic;
+using static Realtime.IntegrationTests.Infrastructure.Eventually;
 
 namespace Realtime.IntegrationTests.ScaleOut;
 

@@ -114,80 +114,27 @@ public sealed class TwoNodeDeliveryTests(ScaleOutFixture cluster, ITestOutputHel
     public async Task AHubReaderAlternatingNodesEvery40MillisecondsGetsEveryIdOnceInIncreasingOrderWhileBothNodesCommit()
     {
         var user = NewUser("hub-alternating");
-        var token = A.Tokens.User(user);
-        var received = new List<long>();
-        var connections = 0;
         var sending = SendConcurrentlyAsync(user, [A.BaseAddress, B.BaseAddress], Senders, SendsPerSender);
+        var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, sending, ReconnectEvery,
+            ReconnectingReader.Hub(index => cluster.Nodes[index % 2], A.Tokens.User(user)));
 
-        async Task ReadOnceAsync(TimeSpan listenFor)
-        {
-            var cursor = received.Count == 0 ? 0 : received[^1];
-            var node = cluster.Nodes[connections % 2];
-            var label = $"hub connection {connections} (node {"AB"[connections % 2]}, resumed after {cursor})";
-            connections++;
-            await using var hub = await node.ConnectHubAsync(token);
-            await hub.InvokeAsync("Resume", cursor);
-            await Task.Delay(listenFor); // how long this connection lives, not a synchronisation
-            await hub.CloseAsync();
-            var ids = Notifications(hub).Select(n => n.Id).ToList();
-            AssertIncreasingFrom(cursor, label, ids);
-            received.AddRange(IdsOf(user, Notifications(hub)));
-        }
-
-        while (!sending.IsCompleted)
-        {
-            await ReadOnceAsync(ReconnectEvery);
-        }
-        var sent = await sending;
-        await ReadOnceAsync(TimeSpan.Zero); // the Resume itself replays whatever is left
-
-        Assert.True(connections > 4, $"only {connections} connections: the test did not exercise reconnecting");
-        Assert.Equal(Senders * SendsPerSender, sent.Count);
-        AssertExactly(sent, received, $"the hub reader ({connections} connections)");
-        output.WriteLine($"{sent.Count} ids over {connections} hub connections");
+        Assert.True(outcome.Connections > 4, $"only {outcome.Connections} connections: the test did not exercise reconnecting");
+        Assert.Equal(Senders * SendsPerSender, outcome.Sent.Count);
+        AssertExactly(outcome.Sent, outcome.Received, $"the hub reader ({outcome.Connections} connections)");
+        output.WriteLine($"{outcome.Sent.Count} ids over {outcome.Connections} hub connections");
     }
 
     [Fact]
     public async Task AnSseReaderAlternatingNodesWithLastEventIdGetsEveryIdOnceInIncreasingOrderWhileBothNodesCommit()
     {
         var user = NewUser("sse-alternating");
-        var token = A.Tokens.User(user);
-        var received = new List<long>();
-        var connections = 0;
         var sending = SendConcurrentlyAsync(user, [A.BaseAddress, B.BaseAddress], Senders, SendsPerSender);
+        var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, sending, ReconnectEvery,
+            ReconnectingReader.Sse(index => cluster.Nodes[index % 2], A.Tokens.User(user)));
 
-        async Task ReadOnceAsync(TimeSpan listenFor)
-        {
-            var cursor = received.Count == 0 ? 0 : received[^1];
-            var node = cluster.Nodes[connections % 2];
-            var label = $"SSE connection {connections} (node {"AB"[connections % 2]}, Last-Event-ID {cursor})";
-            connections++;
-            List<(long Id, string? UserId)> notifications;
-            await using (var stream = await SseTestClient.ConnectAsync(node.BaseAddress, token, lastEventId: cursor.ToString(CultureInfo.InvariantCulture)))
-            {
-                Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);
-                await stream.Retry.WaitAsync(SseTestClient.DefaultTimeout);
-                await Task.Delay(listenFor); // how long this connection lives, not a synchronisation
-                notifications = Notifications(stream);
-            }
-            AssertIncreasingFrom(cursor, label, notifications.Select(n => n.Id).ToList());
-            received.AddRange(IdsOf(user, notifications));
-        }
-
-        while (!sending.IsCompleted)
-        {
-            await ReadOnceAsync(ReconnectEvery);
-        }
-        var sent = await sending;
-        // The replay of the last connection may take a moment to arrive: read on until it has (bounded).
-        for (var attempt = 0; attempt < 50 && received.Count < sent.Count; attempt++)
-        {
-            await ReadOnceAsync(TimeSpan.FromMilliseconds(100));
-        }
-
-        Assert.True(connections > 4, $"only {connections} connections: the test did not exercise reconnecting");
-        Assert.Equal(Senders * SendsPerSender, sent.Count);
-        AssertExactly(sent, received, $"the SSE reader ({connections} connections)");
-        output.WriteLine($"{sent.Count} ids over {connections} SSE connections");
+        Assert.True(outcome.Connections > 4, $"only {outcome.Connections} connections: the test did not exercise reconnecting");
+        Assert.Equal(Senders * SendsPerSender, outcome.Sent.Count);
+        AssertExactly(outcome.Sent, outcome.Received, $"the SSE reader ({outcome.Connections} connections)");
+        output.WriteLine($"{outcome.Sent.Count} ids over {outcome.Connections} SSE connections");
     }
 }
