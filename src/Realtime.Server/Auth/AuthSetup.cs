@@ -54,7 +54,8 @@ internal static class AuthSetup
                 ConfigureCommon(jwt, options);
                 jwt.Authority = options.Authority;
                 // Plain-HTTP metadata only from this machine (AuthOptions refuses anything else at start-up).
-                jwt.RequireHttpsMetadata = !AuthOptions.AllowsMetadataOver(new Uri(options.Authority)) || new Uri(options.Authority).Scheme == "https";
+                var authority = new Uri(options.Authority);
+                jwt.RequireHttpsMetadata = !(authority.Scheme == Uri.UriSchemeHttp && authority.IsLoopback);
                 jwt.TokenValidationParameters.ValidAlgorithms = AuthorityAlgorithms;
             });
         }
