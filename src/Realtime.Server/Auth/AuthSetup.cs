@@ -100,6 +100,13 @@ internal static class AuthSetup
                     context.Fail("The token has no sub claim.");
                     return Task.CompletedTask;
                 }
+                // The user id goes into PostgreSQL rows, indexes, channel names and logs: one rule for all (UserIdRules).
+                var subjects = identity.FindAll(ClaimsPrincipalExtensions.SubjectClaim).ToList();
+                if (subjects.Count != 1 || !UserIdRules.IsValid(subjects[0].Value))
+                {
+                    context.Fail("The token's sub is not a valid user id.");
+                    return Task.CompletedTask;
+                }
                 AddRoleClaims(identity, options.RoleClaim);
                 return Task.CompletedTask;
             },

@@ -45,11 +45,18 @@ internal sealed partial class NotificationLog(
         ON CONFLICT (user_id) DO UPDATE SET unread = c.unread + EXCLUDED.unread
         """;
 
+    /// <summary>
+    /// Two statements in one round trip: the first takes the lock and allocates the ids (so a batch
+    /// that fails afterwards still knows its range and can publish it empty at once), the second
+    /// inserts, reading the range back with <c>currval</c> (this session's, exact).
+    /// </summary>
     private const string LockAllocateInsert = """
         WITH locked AS MATERIALIZED (
-            SELECT pg_advisory_xact_lock(@LockKey)),
-        allocated AS MATERIALIZED (
-            SELECT setval('notification_ids', nextval('notification_ids') + @Count - 1) - @Count + 1 AS first_id FROM locked),
+            SELECT pg_advisory_xact_lock(@LockKey))
+        SELECT setval('notification_ids', nextval('notification_ids') + @Count - 1) - @Count + 1 AS first_id FROM locked;
+
+        WITH allocated AS MATERIALIZED (
+            SELECT currval('notification_ids') - @Count + 1 AS first_id),
         inserted AS (
             INSERT INTO notifications (id, user_id, category, title, body, data, link, priority, created_at, expires_at)
             SELECT allocated.first_id + t.ordinal - 1, t.user_id, t.category, t.title, t.body, t.data::jsonb, t.link, t.priority, @CreatedAt, t.expires_at
@@ -81,12 +88,19 @@ internal sealed partial class NotificationLog(
 
     private readonly Channel<PendingSend> _pending = Channel.CreateUnbounded<PendingSend>(new UnboundedChannelOptions { SingleReader = true });
 
+    /// <summary>Sends waiting for the next transaction (tests use it to line up a batch).</summary>
+    internal int QueuedSends => Volatile.Read(ref _queued);
+
+    private int _queued;
+
     /// <summary>Appends one send; completes once it is committed (or, for a key already used, once that is known).</summary>
     public async Task<AppendOutcome> AppendAsync(ValidatedSend send, string sender, CancellationToken cancellationToken)
     {
         var pending = new PendingSend(send, sender, send.IdempotencyKey is null ? null : send.ComputeHash());
+        Interlocked.Increment(ref _queued);
         if (!_pending.Writer.TryWrite(pending))
         {
+            Interlocked.Decrement(ref _queued);
             throw new InvalidOperationException("The notification log has stopped.");
         }
         return await pending.Completion.Task.WaitAsync(cancellationToken);
@@ -103,6 +117,7 @@ internal sealed partial class NotificationLog(
                 var rows = 0;
                 while (rows < MaxRowsPerTransaction && _pending.Reader.TryRead(out var next))
                 {
+                    Interlocked.Decrement(ref _queued);
                     batch.Add(next);
                     rows += next.Send.RowCount;
                 }
@@ -124,13 +139,54 @@ internal sealed partial class NotificationLog(
         }
     }
 
+    /// <summary>
+    /// Commits <paramref name="batch"/> in one transaction. When that fails for a reason that is
+    /// not an outage, the fault is one send's (data PostgreSQL refuses that validation did not
+    /// catch) or a bug: the batch is committed again in halves, down to single sends, so every
+    /// innocent send commits and only the culprit gets its error. An outage fails the whole batch
+    /// (503 with Retry-After: nothing was written). Each part takes the lock on its own, so ids
+    /// still grow in commit order.
+    /// </summary>
     private async Task CommitAsync(List<PendingSend> batch)
+    {
+        var failure = await TryCommitAsync(batch);
+        if (failure is null)
+        {
+            return;
+        }
+        if (batch.Count > 1 && !DatabaseErrors.IsUnavailable(failure))
+        {
+            LogIsolatingFailure(logger, batch.Count, failure.Message);
+            var half = batch.Count / 2;
+            await CommitAsync(batch[..half]);
+            await CommitAsync(batch[half..]);
+            return;
+        }
+        Exception answer = failure;
+        if (batch.Count == 1 && DatabaseErrors.IsRefusedData(failure))
+        {
+            LogSendRefused(logger, batch[0].Sender, failure.Message);
+            answer = new SendRefusedException(failure);
+        }
+        else
+        {
+            LogCommitFailed(logger, batch.Count, failure);
+        }
+        foreach (var pending in batch)
+        {
+            pending.Completion.TrySetException(answer);
+        }
+    }
+
+    /// <summary>Completes every send of <paramref name="batch"/> when it commits; returns the failure otherwise, completing nothing.</summary>
+    private async Task<Exception?> TryCommitAsync(List<PendingSend> batch)
     {
         var createdAt = TruncateToMilliseconds(time.GetUtcNow().UtcDateTime);
         var (accepted, keyTaken) = SplitInBatchDuplicateKeys(batch);
         // Ids go to sends first, then broadcasts: the insert statement allocates them in that order.
         accepted = accepted.OrderBy(p => p.Send.Broadcast).ToList();
         long firstId = 0;
+        var rowCount = 0;
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync();
@@ -140,23 +196,23 @@ internal sealed partial class NotificationLog(
             keyTaken.AddRange(accepted.Where(p => p.Send.IdempotencyKey is not null && !claimed.Contains((p.Sender, p.Send.IdempotencyKey))));
             accepted.RemoveAll(p => p.Send.IdempotencyKey is not null && !claimed.Contains((p.Sender, p.Send.IdempotencyKey)));
 
-            var rowCount = accepted.Sum(p => p.Send.RowCount);
+            rowCount = accepted.Sum(p => p.Send.RowCount);
             if (rowCount > 0)
             {
                 await IncrementCountersAsync(connection, transaction, accepted);
-                firstId = await InsertAsync(connection, transaction, accepted, rowCount, createdAt);
+                firstId = await InsertAsync(connection, transaction, accepted, rowCount, createdAt, allocated => firstId = allocated);
                 await RecordKeyResultsAsync(connection, transaction, accepted, firstId);
             }
             await transaction.CommitAsync();
         }
         catch (Exception ex)
         {
-            LogCommitFailed(logger, batch.Count, ex);
-            foreach (var pending in batch)
+            if (firstId > 0)
             {
-                pending.Completion.TrySetException(ex);
+                // Rolled back: its ids will never hold anything. Say so at once, so no sequencer waits for them.
+                await PublishAsync(new NotificationBatch(firstId, firstId + rowCount - 1, []));
             }
-            return;
+            return ex;
         }
 
         var items = new List<SequencedNotification>();
@@ -185,6 +241,7 @@ internal sealed partial class NotificationLog(
         {
             await PublishAsync(new NotificationBatch(firstId, nextId - 1, items));
         }
+        return null;
     }
 
     /// <summary>Two sends with one sender and key in the same transaction: the first claims the key.</summary>
@@ -235,11 +292,12 @@ internal sealed partial class NotificationLog(
         }, transaction));
     }
 
-    private static async Task<long> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt)
+    /// <summary>Allocates the ids (reported through <paramref name="allocated"/> before the insert runs) and inserts; returns the first id.</summary>
+    private static async Task<long> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
     {
         var rows = accepted.SelectMany(p => p.Send.UserIds.Select(userId => (UserId: userId, p.Send))).ToList();
         var broadcasts = accepted.Where(p => p.Send.Broadcast).ToList();
-        return await connection.QuerySingleAsync<long>(new CommandDefinition(LockAllocateInsert, new
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(LockAllocateInsert, new
         {
             LockKey = AdvisoryLocks.NotificationIds,
             Count = rowCount,
@@ -262,6 +320,9 @@ internal sealed partial class NotificationLog(
             BroadcastPriorities = broadcasts.Select(p => p.Send.Priority).ToArray(),
             BroadcastExpiresAts = broadcasts.Select(p => ExpiresAt(p.Send, createdAt)).ToArray(),
         }, transaction));
+        var firstId = await results.ReadSingleAsync<long>();
+        allocated(firstId);
+        return await results.ReadSingleAsync<long>();
     }
 
     /// <summary>Stores, per claimed key, the ids it created: one row per notification, grouped in SQL.</summary>
@@ -331,6 +392,12 @@ internal sealed partial class NotificationLog(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Commit of {SendCount} sends failed")]
     private static partial void LogCommitFailed(ILogger logger, int sendCount, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Commit of {SendCount} sends failed ({Reason}); committing them in halves to find the send at fault")]
+    private static partial void LogIsolatingFailure(ILogger logger, int sendCount, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "PostgreSQL refused a send of {Sender}: {Reason}")]
+    private static partial void LogSendRefused(ILogger logger, string sender, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing committed ids {FirstId}..{LastId} failed; other nodes will read them from PostgreSQL")]
     private static partial void LogPublishFailed(ILogger logger, long firstId, long lastId, Exception exception);

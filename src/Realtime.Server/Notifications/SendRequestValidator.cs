@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Realtime.Server.Auth;
 
 namespace Realtime.Server.Notifications;
 
@@ -8,7 +9,7 @@ namespace Realtime.Server.Notifications;
 internal static class SendRequestValidator
 {
     public const int MaxRecipients = 1_000;
-    public const int MaxUserIdLength = 200;
+    public const int MaxUserIdLength = UserIdRules.MaxLength;
     public const int MaxTitleLength = 200;
     public const int MaxBodyLength = 4_000;
     public const int MaxCategoryLength = 100;
@@ -78,16 +79,16 @@ internal static class SendRequestValidator
             {
                 Fail("data", "data must be a JSON object.");
             }
-            else if (InvalidText(data) is { } problem)
+            else if (InvalidData(data) is { } problem)
             {
                 Fail("data", $"data must not contain {problem}.");
             }
             else
             {
                 dataJson = Minify(data);
-                if (Encoding.UTF8.GetByteCount(dataJson) > MaxDataBytes)
+                if (Encoding.UTF8.GetByteCount(dataJson) + NumberGrowth(data) > MaxDataBytes)
                 {
-                    Fail("data", $"data must be at most {MaxDataBytes} bytes of JSON.");
+                    Fail("data", $"data must be at most {MaxDataBytes} bytes of JSON (numbers counted as PostgreSQL writes them out: 1e5000 is 5,001 digits).");
                 }
             }
         }
@@ -181,14 +182,9 @@ internal static class SendRequestValidator
 
     private static bool CheckUserId(string field, string userId, Action<string, string> fail)
     {
-        if (userId.Length is 0 or > MaxUserIdLength)
+        if (UserIdRules.Problem(userId) is { } problem)
         {
-            fail(field, $"A user id must be 1 to {MaxUserIdLength} characters.");
-            return false;
-        }
-        if (userId.Contains('\0'))
-        {
-            fail(field, "A user id must not contain NUL characters.");
+            fail(field, problem);
             return false;
         }
         return true;
@@ -203,6 +199,10 @@ internal static class SendRequestValidator
         else if (value.Contains('\0'))
         {
             fail(field, $"{field} must not contain NUL characters.");
+        }
+        else if (TextRules.HasLoneSurrogate(value))
+        {
+            fail(field, $"{field} must not contain unpaired UTF-16 surrogates.");
         }
     }
 
@@ -221,14 +221,15 @@ internal static class SendRequestValidator
     }
 
     /// <summary>
-    /// PostgreSQL's jsonb rejects \u0000 and unpaired surrogates anywhere, in keys and in values:
-    /// they are the client's mistake (400), never a failed transaction.
+    /// PostgreSQL's jsonb rejects \u0000 and unpaired surrogates anywhere, in keys and in values,
+    /// and numbers its numeric type cannot hold: they are the client's mistake (400), never a
+    /// failed transaction shared with other senders.
     /// </summary>
-    private static string? InvalidText(JsonElement element)
+    private static string? InvalidData(JsonElement element)
     {
         try
         {
-            return ContainsNul(element) ? "NUL characters" : null;
+            return FirstProblem(element);
         }
         catch (InvalidOperationException)
         {
@@ -236,11 +237,49 @@ internal static class SendRequestValidator
         }
     }
 
-    private static bool ContainsNul(JsonElement element) => element.ValueKind switch
+    /// <summary>How many characters more the numbers of <paramref name="element"/> take once PostgreSQL writes them out.</summary>
+    private static long NumberGrowth(JsonElement element) => element.ValueKind switch
     {
-        JsonValueKind.Object => element.EnumerateObject().Any(p => p.Name.Contains('\0') || ContainsNul(p.Value)),
-        JsonValueKind.Array => element.EnumerateArray().Any(ContainsNul),
-        JsonValueKind.String => element.GetString()!.Contains('\0'),
-        _ => false,
+        JsonValueKind.Object => element.EnumerateObject().Sum(p => NumberGrowth(p.Value)),
+        JsonValueKind.Array => element.EnumerateArray().Sum(NumberGrowth),
+        JsonValueKind.Number when element.GetRawText() is var raw => Math.Max(0, (JsonbNumbers.StoredLength(raw) ?? 0) - raw.Length),
+        _ => 0,
     };
+
+    private static string? FirstProblem(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (property.Name.Contains('\0'))
+                    {
+                        return "NUL characters";
+                    }
+                    if (FirstProblem(property.Value) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+                return null;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FirstProblem(item) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+                return null;
+            case JsonValueKind.String:
+                return element.GetString()!.Contains('\0') ? "NUL characters" : null;
+            case JsonValueKind.Number:
+                return JsonbNumbers.IsStorable(element.GetRawText())
+                    ? null
+                    : $"numbers PostgreSQL cannot store (at most {JsonbNumbers.MaxIntegerDigits} digits before the decimal point and {JsonbNumbers.MaxFractionDigits} after it)";
+            default:
+                return null;
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Realtime.Server.Notifications;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Operations;
@@ -25,6 +26,15 @@ internal sealed partial class ExceptionHandling(ILogger<ExceptionHandling> logge
         if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
         {
             context.Response.StatusCode = 499; // client closed request; nobody reads this
+            return true;
+        }
+        if (exception is SendRefusedException refused)
+        {
+            await TypedResults.Problem(
+                statusCode: StatusCodes.Status422UnprocessableEntity,
+                title: "Notification not stored",
+                detail: $"PostgreSQL refused to store this notification (SQLSTATE {refused.SqlState ?? "unknown"}); other sends are not affected. Sending it again fails the same way.")
+                .ExecuteAsync(context);
             return true;
         }
         if (DatabaseErrors.IsUnavailable(exception))

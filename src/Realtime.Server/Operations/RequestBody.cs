@@ -12,6 +12,12 @@ internal static class RequestBody
 {
     public const string WholeBodyField = "request";
 
+    /// <summary>
+    /// The wire types, refusing a key given twice (<c>{"userId":"bob","userId":"alice"}</c>):
+    /// parsers disagree on which one wins, and a proxy may have checked the other.
+    /// </summary>
+    private static readonly JsonSerializerOptions Strict = new(RealtimeJsonContext.Default.Options) { AllowDuplicateProperties = false };
+
     public static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context, int maxBytes, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
         where T : class
     {
@@ -19,10 +25,11 @@ internal static class RequestBody
         {
             return (null, TooLarge(maxBytes));
         }
+        // Kestrel's own limit would count chunked framing too; the limit is on body bytes, counted below.
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false })
         {
-            sizeFeature.MaxRequestBodySize = maxBytes;
+            sizeFeature.MaxRequestBodySize = null;
         }
 
         byte[] bytes;
@@ -45,13 +52,18 @@ internal static class RequestBody
         }
         try
         {
-            var value = JsonSerializer.Deserialize(bytes, typeInfo);
+            var value = (T?)JsonSerializer.Deserialize(bytes, Strict.GetTypeInfo(typeInfo.Type));
             return value is null ? (null, Invalid(WholeBodyField, "The body must be a JSON object.")) : (value, null);
         }
         catch (JsonException ex)
         {
             var field = FieldFromPath(ex.Path);
-            return (null, Invalid(field, field == WholeBodyField ? "The body is not valid JSON." : $"{field} has the wrong type or is not valid JSON."));
+            return (null, Invalid(field, field == WholeBodyField ? "The body is not valid JSON." : $"{field} has the wrong type, is given twice or is not valid JSON."));
+        }
+        catch (InvalidOperationException)
+        {
+            // Text the reader cannot turn into a string (an escaped lone surrogate, for one).
+            return (null, Invalid(WholeBodyField, "The body holds text that is not valid UTF-16 (an unpaired surrogate escape)."));
         }
     }
 

@@ -18,4 +18,15 @@ internal static class DatabaseErrors
         SocketException => true,
         _ => exception.InnerException is not null && IsUnavailable(exception.InnerException),
     };
+
+    /// <summary>
+    /// PostgreSQL refused the data itself: a data exception (class 22: a value out of range, bad
+    /// text), an integrity violation (23), a program limit (54: an index row too large) or an
+    /// error raised by a trigger (P0). Retrying the same data fails the same way.
+    /// </summary>
+    public static bool IsRefusedData(Exception exception) => exception switch
+    {
+        PostgresException pg => pg.SqlState.Length == 5 && pg.SqlState[..2] is "22" or "23" or "54" or "P0",
+        _ => exception.InnerException is not null && IsRefusedData(exception.InnerException),
+    };
 }

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Net.Http.Json;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Realtime.IntegrationTests.Infrastructure;
+using Realtime.Server.Notifications;
+using Realtime.Server.Storage;
+
+namespace Realtime.IntegrationTests.Send;
+
+/// <summary>
+/// Group commit shares one transaction between many senders: whatever PostgreSQL refuses in one
+/// send (here a trigger installed in the test database raises for a marker title, the stand-in for
+/// anything validation cannot foresee) must fail that send alone, answered 422, while every other
+/// send of the batch is committed with ids in commit order.
+/// </summary>
+public sealed class GroupCommitIsolationTests : IAsyncLifetime
+{
+    private const string Poison = "poison";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private TestDatabase _database = null!;
+    private RealtimeServer _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.CreateAsync();
+        _server = await RealtimeServer.StartAsync(_database.ConnectionString);
+        await using var connection = await _database.OpenAsync();
+        await connection.ExecuteAsync($$"""
+            CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.title LIKE '{{Poison}}%' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER refuse_poison BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+            CREATE TRIGGER refuse_poison BEFORE INSERT ON broadcasts FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task APoisonedSendInASharedTransactionFailsAloneWith422AndEveryInnocentSendIsCreated()
+    {
+        var log = _server.Services.GetRequiredService<NotificationLog>();
+        using var sender = _server.CreateApiClient(_server.Tokens.Service());
+        using var admin = _server.CreateApiClient(_server.Tokens.Admin());
+
+        // Hold the id lock so that every send below queues up for one shared transaction.
+        await using var holder = await _database.OpenAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await holder.ExecuteAsync("SELECT pg_advisory_xact_lock(@Key)", new { Key = AdvisoryLocks.NotificationIds }, hold);
+        var blocker = SendApi.PostAsync(sender, new { userId = SendApi.NewUserId("blocker"), title = "first in line" });
+        await Eventually.WaitUntilAsync(() => WaitingForTheLockAsync(holder), waiting => waiting, Timeout, "the first transaction waiting for the id lock");
+
+        var requests = new List<(string Kind, string? UserId, Task<HttpResponseMessage> Response)>();
+        for (var i = 0; i < 24; i++)
+        {
+            var userId = SendApi.NewUserId(i % 4 == 1 ? "victim-of-poison" : "innocent");
+            var poisoned = i % 4 == 1;
+            var keyed = i % 3 == 0;
+            object body = keyed
+                ? new { userId, title = poisoned ? $"{Poison} {i}" : $"innocent {i}", idempotencyKey = $"key-{i}-{Guid.NewGuid():N}" }
+                : new { userId, title = poisoned ? $"{Poison} {i}" : $"innocent {i}" };
+            requests.Add((poisoned ? "poisoned" : "innocent", userId, SendApi.PostAsync(sender, body)));
+        }
+        requests.Add(("innocent broadcast", null, admin.PostAsJsonAsync("/api/broadcasts", new { title = "innocent notice" })));
+        requests.Add(("poisoned broadcast", null, admin.PostAsJsonAsync("/api/broadcasts", new { title = $"{Poison} notice" })));
+        await Eventually.WaitUntilAsync(() => Task.FromResult(log.QueuedSends), queued => queued == requests.Count, Timeout, "every send queued");
+        await hold.CommitAsync();
+
+        await SendApi.ReadSentAsync(await blocker.WaitAsync(Timeout));
+        var ids = new List<long>();
+        foreach (var (kind, userId, response) in requests)
+        {
+            var answer = await response.WaitAsync(Timeout);
+            if (kind.StartsWith("poisoned", StringComparison.Ordinal))
+            {
+                var problem = await ProblemAssert.IsProblemAsync(answer, HttpStatusCode.UnprocessableEntity, kind);
+                Assert.Contains("P0001", problem.GetProperty("detail").GetString());
+                if (userId is not null)
+                {
+                    Assert.Equal(0, await SendApi.StoredCountAsync(_database, userId));
+                }
+            }
+            else if (userId is not null)
+            {
+                var sent = Assert.Single(await SendApi.ReadSentAsync(answer));
+                Assert.Equal(1, await SendApi.StoredCountAsync(_database, userId));
+                Assert.Contains(await SendApi.InboxAsync(_server, userId), item => item.GetProperty("id").GetInt64() == sent.Id);
+                ids.Add(sent.Id);
+            }
+            else
+            {
+                Assert.True(answer.StatusCode == HttpStatusCode.Created, $"{kind}: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
+            }
+        }
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task AfterAPoisonedBatchSendsStillSucceedAndTheSequenceKeepsGrowing()
+    {
+        using var sender = _server.CreateApiClient(_server.Tokens.Service());
+        var user = SendApi.NewUserId();
+
+        var refused = await SendApi.PostAsync(sender, new { userId = user, title = $"{Poison} alone" });
+        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.UnprocessableEntity);
+        var first = Assert.Single(await SendApi.ReadSentAsync(await SendApi.PostAsync(sender, new { userId = user, title = "after" })));
+        var second = Assert.Single(await SendApi.ReadSentAsync(await SendApi.PostAsync(sender, new { userId = user, title = "after again" })));
+
+        Assert.True(second.Id > first.Id);
+        Assert.Equal(2, await SendApi.StoredCountAsync(_database, user));
+    }
+
+    private static async Task<bool> WaitingForTheLockAsync(NpgsqlConnection connection) =>
+        await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)");
+}
