@@ -43,7 +43,7 @@ internal static class SseApi
         if (TokenExpiry(context) is { } expires)
         {
             // The client reconnects with a fresh token and resumes from its Last-Event-ID.
-            lifetime.CancelAfter(Max(expires - services.Time.GetUtcNow(), TimeSpan.Zero));
+            _ = EndAtAsync(lifetime, expires, services.Time);
         }
 
         var response = context.Response;
@@ -84,6 +84,7 @@ internal static class SseApi
         {
             registry.Remove(connection);
             connection.Complete();
+            await lifetime.CancelAsync(); // also ends the expiry wait
         }
         return TypedResults.Empty;
     }
@@ -103,10 +104,34 @@ internal static class SseApi
         }
     }
 
+    /// <summary>
+    /// Cancels <paramref name="lifetime"/> at <paramref name="at"/>, however far ahead: a single
+    /// timer cannot wait more than about 49.7 days (2^32 - 2 ms), so long waits go in steps.
+    /// </summary>
+    private static async Task EndAtAsync(CancellationTokenSource lifetime, DateTimeOffset at, TimeProvider time)
+    {
+        try
+        {
+            while (at - time.GetUtcNow() is var left && left > TimeSpan.Zero)
+            {
+                await Task.Delay(left < LongestTimerStep ? left : LongestTimerStep, time, lifetime.Token);
+            }
+            await lifetime.CancelAsync();
+        }
+        catch (OperationCanceledException)
+        {
+            // The stream ended first.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The stream ended and disposed its lifetime between the wait and the cancel.
+        }
+    }
+
+    private static readonly TimeSpan LongestTimerStep = TimeSpan.FromDays(1);
+
     private static DateTimeOffset? TokenExpiry(HttpContext context) =>
         long.TryParse(context.User.FindFirst("exp")?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
             : null;
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

@@ -6,14 +6,19 @@ internal sealed class CrossOriginOptions
 
     /// <summary>
     /// Origins of browser apps allowed to call the API and hub from another origin, comma-separated
-    /// (<c>https://app.example,https://admin.example</c>), or <c>*</c> for any. Unset: none.
+    /// (<c>https://app.example,https://admin.example</c>: with credentials), or <c>*</c> for any
+    /// origin, without credentials. Unset: none.
     /// </summary>
     public string? AllowedOrigins { get; set; }
 }
 
 /// <summary>
-/// CORS for browser apps on other origins. Credentials are allowed, because the SignalR client
-/// negotiates with them; so an allowed origin is echoed, never <c>*</c>.
+/// CORS for browser apps on other origins. Listed origins are echoed with credentials allowed (the
+/// SignalR client negotiates with credentials by default). <c>*</c> answers
+/// <c>Access-Control-Allow-Origin: *</c> and never allows credentials: granting them to every
+/// origin (<c>null</c> included) would let any page make credentialed calls. Tokens travel in the
+/// Authorization header or <c>?access_token=</c>, so a client needs no cookies either way
+/// (with <c>*</c>, set <c>withCredentials: false</c> in the SignalR client).
 /// </summary>
 internal static class CrossOrigin
 {
@@ -25,15 +30,14 @@ internal static class CrossOrigin
         {
             if (origins.Contains("*"))
             {
-                policy.SetIsOriginAllowed(_ => true);
+                policy.AllowAnyOrigin();
             }
             else
             {
-                policy.WithOrigins(origins);
+                policy.WithOrigins(origins).AllowCredentials();
             }
             policy.AllowAnyHeader()
                 .AllowAnyMethod()
-                .AllowCredentials()
                 .WithExposedHeaders(CorrelationId.HeaderName, "Retry-After")
                 .SetPreflightMaxAge(TimeSpan.FromMinutes(10));
         }));
