@@ -21,6 +21,7 @@ var app = builder.Build();
 
 app.UseOperations();
 app.UseAuthentication();
+app.UseHubConnectionOwnership();
 app.UseAuthorization();
 app.UseRateLimiter();
 

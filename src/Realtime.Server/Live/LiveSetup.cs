@@ -13,6 +13,7 @@ internal static class LiveSetup
         services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.SectionName);
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
         services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<HubConnectionOwners>();
         services.AddSingleton<LiveServices>();
         services.AddSingleton<SequenceStore>();
         services.AddSingleton<UnreadCountRefresher>();
@@ -22,10 +23,13 @@ internal static class LiveSetup
         services.AddSingleton<IStartupTask>(sp => sp.GetRequiredService<Sequencer>());
         services.AddHostedService(sp => sp.GetRequiredService<Sequencer>());
 
+        // HubErrorFilter logs failed invocations by whose fault they are; SignalR's own line is always an Error.
+        builder.Logging.AddFilter(HubErrorFilter.DispatcherCategory, LogLevel.None);
         services.AddSignalR(hub =>
             {
                 hub.KeepAliveInterval = TimeSpan.FromSeconds(15);
                 hub.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
+                hub.AddFilter<HubErrorFilter>();
             })
             .AddJsonProtocol(json =>
             {

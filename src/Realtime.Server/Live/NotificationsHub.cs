@@ -11,14 +11,18 @@ namespace Realtime.Server.Live;
 /// calls <see cref="Resume"/> with the highest id it has seen to catch up without gap or duplicate.
 /// </summary>
 [Authorize]
-internal sealed class NotificationsHub(ConnectionRegistry registry, LiveServices services, IHubContext<NotificationsHub> hubContext, ReadStateService readState) : Hub
+internal sealed class NotificationsHub(
+    ConnectionRegistry registry, HubConnectionOwners owners, LiveServices services, IHubContext<NotificationsHub> hubContext, ReadStateService readState) : Hub
 {
     public const string Path = "/hubs/notifications";
     private const string LiveConnectionItem = "live";
+    private const string ConnectionTokenItem = "token";
 
     public override Task OnConnectedAsync()
     {
         var http = Context.GetHttpContext();
+        // Later requests on this connection (long polling, SSE transport) must come from this user.
+        Context.Items[ConnectionTokenItem] = owners.Add(http, UserId);
         var connection = new HubLiveConnection(Context, hubContext, TransportName(Context), services)
         {
             UserAgent = http?.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
@@ -33,6 +37,10 @@ internal sealed class NotificationsHub(ConnectionRegistry registry, LiveServices
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
+        if (Context.Items[ConnectionTokenItem] is string token)
+        {
+            owners.Remove(token);
+        }
         if (Context.Items[LiveConnectionItem] is LiveConnection connection)
         {
             registry.Remove(connection);

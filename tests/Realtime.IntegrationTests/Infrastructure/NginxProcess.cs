@@ -36,6 +36,23 @@ public sealed class NginxProcess : IAsyncDisposable
 
     public ScaleOutProcessOutput Output { get; }
 
+    /// <summary>nginx's access log so far (written with deploy/nginx/realtime-logging.conf's format).</summary>
+    public string AccessLog
+    {
+        get
+        {
+            var path = Path.Combine(_directory.FullName, "access.log");
+            try
+            {
+                return File.Exists(path) ? File.ReadAllText(path) : "";
+            }
+            catch (IOException)
+            {
+                return "";
+            }
+        }
+    }
+
     /// <summary>nginx's error log so far (and its stdout/stderr), for failure messages.</summary>
     public string Diagnostics
     {
@@ -63,6 +80,7 @@ public sealed class NginxProcess : IAsyncDisposable
     {
         var binary = FindBinary();
         var locations = Path.Combine(ServerProcess.RepositoryRoot(), "deploy", "nginx", "realtime-locations.conf");
+        var logging = Path.Combine(ServerProcess.RepositoryRoot(), "deploy", "nginx", "realtime-logging.conf");
         if (!File.Exists(locations))
         {
             throw new InvalidOperationException($"{locations} does not exist: the tests use the repository's own proxy settings.");
@@ -72,7 +90,7 @@ public sealed class NginxProcess : IAsyncDisposable
             var directory = Directory.CreateTempSubdirectory("realtime-nginx-");
             var port = ScaleOutPorts.FreeLoopbackPort();
             var config = Path.Combine(directory.FullName, "nginx.conf");
-            await File.WriteAllTextAsync(config, Configuration(directory.FullName, port, upstreams, locations));
+            await File.WriteAllTextAsync(config, Configuration(directory.FullName, port, upstreams, locations, logging));
 
             var startInfo = new ProcessStartInfo(binary) { WorkingDirectory = directory.FullName };
             foreach (var argument in new[]
@@ -129,7 +147,7 @@ public sealed class NginxProcess : IAsyncDisposable
         }
     }
 
-    private static string Configuration(string directory, int port, IEnumerable<Uri> upstreams, string locations)
+    private static string Configuration(string directory, int port, IEnumerable<Uri> upstreams, string locations, string logging)
     {
         string In(string name) => Path.Combine(directory, name);
         var servers = string.Concat(upstreams.Select(u => $"        server {u.Host}:{u.Port.ToString(CultureInfo.InvariantCulture)};\n"));
@@ -143,7 +161,8 @@ public sealed class NginxProcess : IAsyncDisposable
             .Append($"error_log {In("error.log")} info;\n")
             .Append("events { worker_connections 512; }\n")
             .Append("http {\n")
-            .Append($"    access_log {In("access.log")};\n")
+            .Append($"    include {logging};\n")
+            .Append($"    access_log {In("access.log")} realtime_redacted;\n")
             .Append($"    client_body_temp_path {In("client_body_temp")};\n")
             .Append($"    proxy_temp_path {In("proxy_temp")};\n")
             .Append($"    fastcgi_temp_path {In("fastcgi_temp")};\n")

@@ -23,6 +23,9 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
 
     public TestTokens Tokens { get; } = TestTokens.Default;
 
+    /// <summary>What this node logged at Warning and above.</summary>
+    public CapturedLogs Logs { get; } = new();
+
     public Uri BaseAddress { get; private set; } = null!;
 
     /// <summary>Starts a node on <paramref name="connectionString"/> and waits until it is ready.</summary>
@@ -61,7 +64,11 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
         builder.UseSetting("urls", "http://127.0.0.1:0");
-        builder.ConfigureServices(services => services.AddSingleton<TimeProvider>(Time));
+        builder.ConfigureServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Time);
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs);
+        });
     }
 
     /// <summary>An HTTP client for this node, with a bearer token when given.</summary>
