@@ -1,10 +1,15 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using Microsoft.Extensions.Options;
 
 namespace Realtime.Server.Live;
 
-/// <summary>This node's live connections (hub and SSE), by user. Reads are lock-free snapshots.</summary>
-internal sealed class ConnectionRegistry
+/// <summary>
+/// This node's live connections (hub and SSE), by user. Reads are lock-free snapshots. A user
+/// holds at most <see cref="LiveOptions.MaxConnectionsPerUser"/>; a connection beyond that closes
+/// the user's oldest.
+/// </summary>
+internal sealed partial class ConnectionRegistry(IOptions<LiveOptions> options, ILogger<ConnectionRegistry> logger)
 {
     private readonly ConcurrentDictionary<string, ImmutableArray<LiveConnection>> _byUser = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<LiveConnection, byte> _all = new();
@@ -24,9 +29,20 @@ internal sealed class ConnectionRegistry
 
     public void Add(LiveConnection connection)
     {
-        _byUser.AddOrUpdate(connection.UserId, _ => [connection], (_, existing) => existing.Add(connection));
+        var connections = _byUser.AddOrUpdate(connection.UserId, _ => [connection], (_, existing) => existing.Add(connection));
         _all.TryAdd(connection, 0);
         Added?.Invoke(connection);
+
+        var max = options.Value.MaxConnectionsPerUser;
+        if (max > 0 && connections.Length > max)
+        {
+            // In the order they were added: the oldest first. Each leaves the registry as it closes.
+            foreach (var oldest in connections.Take(connections.Length - max))
+            {
+                LogOldestClosed(logger, connection.UserId, max, oldest.Id, oldest.Transport);
+                oldest.Close();
+            }
+        }
     }
 
     public void Remove(LiveConnection connection)
@@ -48,4 +64,7 @@ internal sealed class ConnectionRegistry
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "User {UserId} passed {Max} connections on this node; closing the oldest, {ConnectionId} ({Transport})")]
+    private static partial void LogOldestClosed(ILogger logger, string userId, int max, string connectionId, string transport);
 }

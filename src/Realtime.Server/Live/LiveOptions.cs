@@ -4,6 +4,13 @@ internal sealed class LiveOptions
 {
     public const string SectionName = "Live";
 
+    /// <summary>
+    /// Live connections (hub and SSE together) one user may hold on one node; a new one beyond it
+    /// closes that user's oldest (a client that reconnects in a loop must not pile up connections).
+    /// 0 disables the cap.
+    /// </summary>
+    public int MaxConnectionsPerUser { get; set; } = 100;
+
     /// <summary>Messages queued for one connection before it counts as stuck and is closed (it resumes on reconnect).</summary>
     public int ConnectionQueueCapacity { get; set; } = 1_000;
 
