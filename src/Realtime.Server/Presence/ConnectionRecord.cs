@@ -1,3 +1,4 @@
+using Realtime.Server.Auth;
 using Realtime.Server.Live;
 
 namespace Realtime.Server.Presence;
@@ -26,18 +27,41 @@ internal sealed record ConnectionRecord(
         CleanText(connection.RemoteIp, MaxIpLength),
         connection.ConnectedAt.UtcDateTime);
 
-    /// <summary>PostgreSQL text cannot hold NUL; one bad header must not fail the batch it is written in.</summary>
+    /// <summary>
+    /// A header as the client sent it, made safe to store: no control characters (NUL cannot be
+    /// stored at all, the others only forge log and admin views), no unpaired surrogates (not
+    /// UTF-8), and cut to <paramref name="maxLength"/> without splitting a surrogate pair. One bad
+    /// header must not fail the batch it is written in.
+    /// </summary>
     public static string? CleanText(string? value, int maxLength)
     {
         if (string.IsNullOrEmpty(value))
         {
             return null;
         }
-        if (value.Contains('\0'))
+        if (TextRules.HasControlCharacter(value) || TextRules.HasLoneSurrogate(value))
         {
-            value = value.Replace("\0", "", StringComparison.Ordinal);
+            var clean = new System.Text.StringBuilder(value.Length);
+            for (var i = 0; i < value.Length; i++)
+            {
+                var c = value[i];
+                if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+                {
+                    clean.Append(c).Append(value[++i]);
+                }
+                else if (char.IsSurrogate(c))
+                {
+                    clean.Append('\uFFFD');
+                }
+                else if (!char.IsControl(c))
+                {
+                    clean.Append(c);
+                }
+            }
+            value = clean.ToString();
         }
-        return value.Length > maxLength ? value[..maxLength] : value;
+        value = TextRules.Truncate(value, maxLength);
+        return value.Length == 0 ? null : value;
     }
 }
 

@@ -35,4 +35,7 @@ internal static partial class PresenceLog
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Presence purged {Purged} closed connection records")]
     public static partial void Purged(ILogger logger, int purged);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Presence dropped the record of connection {ConnectionId}: PostgreSQL refused it ({Reason}); the other records are written")]
+    public static partial void RowDropped(ILogger logger, string connectionId, string reason);
 }

@@ -191,18 +191,58 @@ internal sealed class PresenceStore(NpgsqlDataSource dataSource, NodeIdentity no
     }
 
     /// <summary>
-    /// This node is alive: refreshes its row and the last-seen time of its live connections, and
-    /// makes its rows match <paramref name="live"/> exactly: reopens or rewrites any that another
-    /// node closed or purged meanwhile, closes any open row that is not live here. Returns true when
-    /// the node's row was gone: other nodes had taken it for dead (and closed its connections).
+    /// This node is alive: refreshes its row, alone in its own statement (never in a transaction
+    /// with rows a client shaped). Returns true when the row was gone: other nodes had taken this
+    /// node for dead (and closed its connections).
     /// </summary>
-    public async Task<bool> HeartbeatAsync(IReadOnlyCollection<ConnectionRecord> live, CancellationToken cancellationToken)
+    public async Task<bool> HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(UpsertNode, new { NodeId, Now = Now() }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Refreshes the last-seen time of this node's live connections and makes its rows match
+    /// <paramref name="live"/> exactly: reopens or rewrites any that another node closed or purged
+    /// meanwhile, closes any open row that is not live here. A row PostgreSQL refuses does not fail
+    /// the others: they are then written one by one, and the ids of those refused are returned.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ReconcileAsync(IReadOnlyCollection<ConnectionRecord> live, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ReconcileTogetherAsync(live, cancellationToken);
+            return [];
+        }
+        catch (Exception ex) when (live.Count > 0 && !DatabaseErrors.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            var refused = new List<string>();
+            foreach (var record in live)
+            {
+                try
+                {
+                    await ReconcileTogetherAsync([record], cancellationToken, closeStrays: false);
+                }
+                catch (Exception single) when (!DatabaseErrors.IsUnavailable(single) && !cancellationToken.IsCancellationRequested)
+                {
+                    refused.Add(record.Id);
+                }
+            }
+            if (refused.Count == live.Count && live.Count > 1)
+            {
+                throw; // every row fails alike: not a row's fault
+            }
+            await ReconcileTogetherAsync(live.Where(c => !refused.Contains(c.Id)).ToList(), cancellationToken);
+            return refused;
+        }
+    }
+
+    private async Task ReconcileTogetherAsync(IReadOnlyCollection<ConnectionRecord> live, CancellationToken cancellationToken, bool closeStrays = true)
     {
         var now = Now();
         var ids = live.Select(c => c.Id).ToArray();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var revived = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(UpsertNode, new { NodeId, Now = now }, transaction, cancellationToken: cancellationToken));
         var touched = await connection.ExecuteAsync(new CommandDefinition(TouchConnections, new { NodeId, Now = now, Ids = ids }, transaction, cancellationToken: cancellationToken));
         if (touched < ids.Length)
         {
@@ -218,9 +258,11 @@ internal sealed class PresenceStore(NpgsqlDataSource dataSource, NodeIdentity no
                 ConnectedAts = live.Select(c => c.ConnectedAt).ToArray(),
             }, transaction, cancellationToken: cancellationToken));
         }
-        await connection.ExecuteAsync(new CommandDefinition(CloseStrays, new { NodeId, Now = now, Ids = ids }, transaction, cancellationToken: cancellationToken));
+        if (closeStrays)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(CloseStrays, new { NodeId, Now = now, Ids = ids }, transaction, cancellationToken: cancellationToken));
+        }
         await transaction.CommitAsync(cancellationToken);
-        return revived;
     }
 
     /// <summary>

@@ -135,7 +135,14 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
             {
                 if (!batch.IsEmpty)
                 {
-                    await _store.WriteAsync(batch, stoppingToken);
+                    try
+                    {
+                        await _store.WriteAsync(batch, stoppingToken);
+                    }
+                    catch (Exception ex) when (DatabaseErrors.IsRefusedData(ex) && !stoppingToken.IsCancellationRequested)
+                    {
+                        await WriteOneByOneAsync(batch, stoppingToken);
+                    }
                     PresenceLog.BatchWritten(_logger, batch.Opened.Count, batch.Closed.Count);
                     batch.Clear();
                 }
@@ -168,7 +175,7 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
                 {
                     PresenceLog.Dropped(_logger, step, batch.Count, failures, ex);
                     batch.Clear();
-                    heartbeatDue = false;
+                    heartbeatDue = step != "heartbeat"; // a failed write must not cost the heartbeat
                     failures = 0;
                     continue;
                 }
@@ -177,11 +184,52 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
         }
     }
 
+    /// <summary>
+    /// A batch PostgreSQL refused: each event goes alone, and one it still refuses is logged and
+    /// dropped (its connection is no longer reconciled by heartbeats either), so one bad row never
+    /// holds the others back. Throws when every event fails alike: that is no row's fault.
+    /// </summary>
+    private async Task WriteOneByOneAsync(PresenceBatch batch, CancellationToken cancellationToken)
+    {
+        var single = new PresenceBatch();
+        var failed = 0;
+        Exception? last = null;
+        var events = batch.Opened.Select(c => (Id: c.Id, Write: (Action<PresenceBatch>)(b => b.Open(c))))
+            .Concat(batch.Closed.Select(kv => (Id: kv.Key, Write: (Action<PresenceBatch>)(b => b.Close(kv.Key, kv.Value)))))
+            .ToList();
+        foreach (var (id, write) in events)
+        {
+            single.Clear();
+            write(single);
+            try
+            {
+                await _store.WriteAsync(single, cancellationToken);
+            }
+            catch (Exception ex) when (DatabaseErrors.IsRefusedData(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                failed++;
+                last = ex;
+                _live.Remove(id);
+                PresenceLog.RowDropped(_logger, id, ex.Message);
+            }
+        }
+        if (failed == events.Count && events.Count > 1 && last is not null)
+        {
+            throw last;
+        }
+    }
+
+    /// <summary>The node's own row first, alone; then its connections, where a row PostgreSQL refuses is dropped alone.</summary>
     private async Task HeartbeatAsync(CancellationToken cancellationToken)
     {
-        if (await _store.HeartbeatAsync(_live.Values, cancellationToken))
+        if (await _store.HeartbeatAsync(cancellationToken))
         {
             PresenceLog.Revived(_logger, _store.NodeId, _live.Count);
+        }
+        foreach (var id in await _store.ReconcileAsync(_live.Values, cancellationToken))
+        {
+            _live.Remove(id);
+            PresenceLog.RowDropped(_logger, id, "refused while reconciling");
         }
     }
 
