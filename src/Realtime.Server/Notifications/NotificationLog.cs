@@ -187,6 +187,7 @@ internal sealed partial class NotificationLog(
         accepted = accepted.OrderBy(p => p.Send.Broadcast).ToList();
         long firstId = 0;
         var rowCount = 0;
+        var committing = false;
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync();
@@ -203,13 +204,15 @@ internal sealed partial class NotificationLog(
                 firstId = await InsertAsync(connection, transaction, accepted, rowCount, createdAt, allocated => firstId = allocated);
                 await RecordKeyResultsAsync(connection, transaction, accepted, firstId);
             }
+            committing = true;
             await transaction.CommitAsync();
         }
         catch (Exception ex)
         {
-            if (firstId > 0)
+            if (firstId > 0 && !committing)
             {
-                // Rolled back: its ids will never hold anything. Say so at once, so no sequencer waits for them.
+                // Failed before COMMIT was sent, so certainly rolled back: its ids will never hold anything.
+                // Say so at once, so no sequencer waits for them. (A failed COMMIT may have committed: sequencers read that range.)
                 await PublishAsync(new NotificationBatch(firstId, firstId + rowCount - 1, []));
             }
             return ex;
@@ -297,7 +300,9 @@ internal sealed partial class NotificationLog(
     {
         var rows = accepted.SelectMany(p => p.Send.UserIds.Select(userId => (UserId: userId, p.Send))).ToList();
         var broadcasts = accepted.Where(p => p.Send.Broadcast).ToList();
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(LockAllocateInsert, new
+        // A plain reader, read statement by statement: the first result (the allocated range) must be
+        // in hand before the second statement's error, if any, is raised.
+        await using var results = await connection.ExecuteReaderAsync(new CommandDefinition(LockAllocateInsert, new
         {
             LockKey = AdvisoryLocks.NotificationIds,
             Count = rowCount,
@@ -320,9 +325,17 @@ internal sealed partial class NotificationLog(
             BroadcastPriorities = broadcasts.Select(p => p.Send.Priority).ToArray(),
             BroadcastExpiresAts = broadcasts.Select(p => ExpiresAt(p.Send, createdAt)).ToArray(),
         }, transaction));
-        var firstId = await results.ReadSingleAsync<long>();
+        if (!await results.ReadAsync())
+        {
+            throw new InvalidOperationException("Allocating notification ids returned no row.");
+        }
+        var firstId = results.GetInt64(0);
         allocated(firstId);
-        return await results.ReadSingleAsync<long>();
+        if (!await results.NextResultAsync() || !await results.ReadAsync())
+        {
+            throw new InvalidOperationException("The insert stored fewer rows than it was given.");
+        }
+        return results.GetInt64(0);
     }
 
     /// <summary>Stores, per claimed key, the ids it created: one row per notification, grouped in SQL.</summary>

@@ -4,6 +4,7 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Realtime.IntegrationTests.Infrastructure;
+using Realtime.Server.Bus;
 using Realtime.Server.Notifications;
 using Realtime.Server.Storage;
 
@@ -117,6 +118,24 @@ public sealed class GroupCommitIsolationTests : IAsyncLifetime
 
         Assert.True(second.Id > first.Id);
         Assert.Equal(2, await SendApi.StoredCountAsync(_database, user));
+    }
+
+    [Fact]
+    public async Task ARefusedSendPublishesItsIdRangeEmptyAtOnceSoNoSequencerWaitsForIt()
+    {
+        var batches = new System.Collections.Concurrent.ConcurrentQueue<NotificationBatch>();
+        _server.Services.GetRequiredService<IMessageBus>().OnBatch(batches.Enqueue);
+        using var sender = _server.CreateApiClient(_server.Tokens.Service());
+        var users = new[] { SendApi.NewUserId(), SendApi.NewUserId() };
+
+        await ProblemAssert.IsProblemAsync(await SendApi.PostAsync(sender, new { userIds = users, title = $"{Poison} for two" }), HttpStatusCode.UnprocessableEntity);
+        var after = Assert.Single(await SendApi.ReadSentAsync(await SendApi.PostAsync(sender, new { userId = users[0], title = "after" })));
+
+        var empty = await Eventually.WaitUntilAsync(
+            () => Task.FromResult(batches.Where(b => b.Items.Count == 0).ToList()), found => found.Count > 0, Timeout, "an empty batch published");
+        var range = Assert.Single(empty);
+        Assert.Equal(2, range.LastId - range.FirstId + 1);
+        Assert.True(range.LastId < after.Id, $"The refused range {range.FirstId}..{range.LastId} lies below the next send ({after.Id}).");
     }
 
     private static async Task<bool> WaitingForTheLockAsync(NpgsqlConnection connection) =>
