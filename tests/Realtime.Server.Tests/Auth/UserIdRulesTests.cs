@@ -24,11 +24,18 @@ public sealed class UserIdRulesTests
     [InlineData("a\u007fb", "control")]
     [InlineData("a\u0085b", "control")]
     [InlineData("a\u009fb", "control")]
-    [InlineData("a\ud800b", "surrogates")]
-    [InlineData("a\udc00", "surrogates")]
-    [InlineData("\ud800", "surrogates")]
     public void InvalidUserIdsSayWhy(string userId, string reason) =>
         Assert.Contains(reason, UserIdRules.Problem(userId));
+
+    /// <summary>Not theory data: xUnit would turn a lone surrogate into U+FFFD on the way to the test.</summary>
+    [Fact]
+    public void UnpairedSurrogatesAreRefused()
+    {
+        foreach (var userId in new[] { "a\ud800b", "a\udc00", "\ud800", "\ude00\ud83d" })
+        {
+            Assert.Contains("surrogates", UserIdRules.Problem(userId));
+        }
+    }
 
     [Fact]
     public void TwoHundredCharactersPassAndTwoHundredAndOneDoNot()
@@ -49,7 +56,7 @@ public sealed class UserIdRulesTests
     [InlineData("0", 1)]
     [InlineData("-1.50", 5)]
     [InlineData("1e3", 4)]
-    [InlineData("1.5e-2", 6)]
+    [InlineData("1.5e-2", 5)]
     [InlineData("1e131071", 131_072)]
     [InlineData("1e-16383", 16_385)]
     [InlineData("0e999999", 1)]
