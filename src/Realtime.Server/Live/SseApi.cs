@@ -130,8 +130,18 @@ internal static class SseApi
 
     private static readonly TimeSpan LongestTimerStep = TimeSpan.FromDays(1);
 
-    private static DateTimeOffset? TokenExpiry(HttpContext context) =>
-        long.TryParse(context.User.FindFirst("exp")?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
-            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+    /// <summary>
+    /// When the token expires, as the authentication handler read it (any NumericDate form, clamped
+    /// to what a date can hold), or from the <c>exp</c> claim.
+    /// </summary>
+    private static DateTimeOffset? TokenExpiry(HttpContext context)
+    {
+        if (context.Features.Get<Microsoft.AspNetCore.Authentication.IAuthenticateResultFeature>()?.AuthenticateResult?.Properties?.ExpiresUtc is { } expires)
+        {
+            return expires;
+        }
+        return long.TryParse(context.User.FindFirst("exp")?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(Math.Min(seconds, DateTimeOffset.MaxValue.ToUnixTimeSeconds()))
             : null;
+    }
 }

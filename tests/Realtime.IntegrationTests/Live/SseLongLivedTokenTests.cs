@@ -23,4 +23,34 @@ public sealed class SseLongLivedTokenTests(ServerFixture fixture) : IClassFixtur
         var received = await stream.NextAsync("notification");
         Assert.Equal(id.ToString(System.Globalization.CultureInfo.InvariantCulture), received.Id);
     }
+
+    /// <summary>exp as the last second of year 9999, beyond it, and as a fraction (a NumericDate may be one): never a 500.</summary>
+    [Theory]
+    [InlineData("253402300799")]
+    [InlineData("300000000000")]
+    [InlineData("99999999999.5")]
+    public async Task AnExtremeButWellFormedExpIsEitherRefusedOrStreamsNeverA500(string exp)
+    {
+        var server = fixture.Server;
+        var token = SignedWithRawPayload(server.Tokens,
+            $$"""{"sub":"{{SendApi.NewUserId()}}","iss":"{{server.Tokens.Issuer}}","aud":"{{server.Tokens.Audience}}","exp":{{exp}}}""");
+        await using var stream = await SseTestClient.ConnectAsync(server.BaseAddress, token);
+
+        Assert.True(stream.Response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized, $"exp {exp}: {(int)stream.Response.StatusCode}");
+        if (stream.Response.StatusCode == HttpStatusCode.OK)
+        {
+            await stream.Retry.WaitAsync(SseTestClient.DefaultTimeout);
+            Assert.False(stream.Ended.IsCompleted, "the stream stays open until the token expires");
+        }
+    }
+
+    /// <summary>An HS256 token over exactly this payload JSON.</summary>
+    private static string SignedWithRawPayload(TestTokens tokens, string payloadJson)
+    {
+        static string Encode(byte[] bytes) => Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(bytes);
+        var unsigned = Encode("""{"alg":"HS256","typ":"JWT"}"""u8.ToArray()) + "." + Encode(System.Text.Encoding.UTF8.GetBytes(payloadJson));
+        var signature = System.Security.Cryptography.HMACSHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(tokens.SigningKey), System.Text.Encoding.ASCII.GetBytes(unsigned));
+        return unsigned + "." + Encode(signature);
+    }
 }
