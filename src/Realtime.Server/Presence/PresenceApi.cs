@@ -37,8 +37,12 @@ internal static class PresenceApi
         return app;
     }
 
-    private static async Task<Ok<PresenceResponse>> PresenceAsync(string userId, PresenceStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<PresenceResponse>, ValidationProblem>> PresenceAsync(string userId, PresenceStore store, CancellationToken cancellationToken)
     {
+        if (UserIdRules.Problem(userId) is { } problem)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["userId"] = [problem] });
+        }
         var connections = await store.LiveConnectionsAsync(userId, cancellationToken);
         return TypedResults.Ok(new PresenceResponse(userId, connections.Count > 0, connections));
     }
