@@ -24,6 +24,7 @@ internal static class BusSetup
         {
             var options = ConfigurationOptions.Parse(redis);
             options.AbortOnConnectFail = false; // start (and serve) while Redis is down
+            options.BacklogPolicy = BacklogPolicy.FailFast; // a publish while down is lost, not queued: PostgreSQL has it
             return ConnectionMultiplexer.Connect(options);
         });
         builder.Services.AddSingleton<RedisBus>();

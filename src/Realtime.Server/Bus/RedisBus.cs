@@ -21,7 +21,7 @@ internal sealed class RedisChannels(string prefix)
 }
 
 /// <summary>
-/// The bus of a node among many: Redis pub/sub (StackExchange.Redis 1.2.6). A publish reaches this
+/// The bus of a node among many: Redis pub/sub (StackExchange.Redis 2.x). A publish reaches this
 /// node's handlers at once, then goes to Redis for the others (its echo is ignored by node id).
 /// Publishing never throws: a message Redis loses (it is down, or a subscription is being restored)
 /// is read from PostgreSQL by the other nodes' sequencers. Handlers run one at a time, in order.
@@ -80,7 +80,12 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
 
     public void OnUserEvent(Action<UserEvent> handler) => _userEventHandlers.Add(handler);
 
-    /// <summary>Subscribes (retrying while Redis is down at start-up); 1.2.6 restores subscriptions itself after that.</summary>
+    /// <summary>
+    /// Subscribes once Redis answers (retrying while it is down at start-up); the client restores the
+    /// subscriptions itself after later outages. Each channel's messages go through a
+    /// <see cref="ChannelMessageQueue"/> read by one loop, so its handlers run one at a time, in
+    /// order (2.x runs callback-style subscriptions concurrently).
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var subscriber = _redis.GetSubscriber();
@@ -88,29 +93,47 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         {
             try
             {
-                await subscriber.SubscribeAsync(_channels.Batches, (_, message) => Receive(message)).WaitAsync(SubscribeTimeout, stoppingToken);
-                await subscriber.SubscribeAsync(_channels.UserEvents, (_, message) => Receive(message)).WaitAsync(SubscribeTimeout, stoppingToken);
+                (await subscriber.SubscribeAsync(RedisChannel.Literal(_channels.Batches)).WaitAsync(SubscribeTimeout, stoppingToken))
+                    .OnMessage(message => Receive(message.Message));
+                (await subscriber.SubscribeAsync(RedisChannel.Literal(_channels.UserEvents)).WaitAsync(SubscribeTimeout, stoppingToken))
+                    .OnMessage(message => Receive(message.Message));
                 LogSubscribed(_logger, _channels.Batches, _channels.UserEvents);
                 return;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 LogSubscribeFailed(_logger, ex.Message);
+                Unsubscribe(subscriber);
                 await Task.Delay(SubscribeRetryDelay, stoppingToken);
             }
         }
     }
 
+    /// <summary>No half-made subscription stays behind, to be restored later beside the next attempt's.</summary>
+    private void Unsubscribe(ISubscriber subscriber)
+    {
+        try
+        {
+            subscriber.UnsubscribeAll(CommandFlags.FireAndForget);
+        }
+        catch (Exception ex)
+        {
+            LogSubscribeFailed(_logger, ex.Message);
+        }
+    }
+
     /// <summary>
     /// Not awaited, so the write path never waits for Redis; StackExchange.Redis writes commands of
-    /// one connection in the order they were issued, which keeps one node's batches in order.
+    /// one connection in the order they were issued, which keeps one node's batches in order. While
+    /// Redis is down a publish fails at once (<see cref="BacklogPolicy.FailFast"/>): nothing is held
+    /// back to arrive late.
     /// </summary>
     private void Publish(string channel, byte[] message)
     {
         Task<long> publishing;
         try
         {
-            publishing = _redis.GetSubscriber().PublishAsync(channel, message);
+            publishing = _redis.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), message);
         }
         catch (Exception ex)
         {
