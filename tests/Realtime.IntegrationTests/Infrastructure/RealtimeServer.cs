@@ -76,7 +76,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
     }
 
     /// <summary>Connects the SignalR test client to this node's hub.</summary>
-    public Task<HubTestClient> ConnectHubAsync(string? token) => HubTestClient.ConnectAsync(BaseAddress, token);
+    public Task<HubClient> ConnectHubAsync(string? token) => HubClient.ConnectAsync(BaseAddress, token);
 
     /// <summary>Sends one notification as a backend service and returns its id.</summary>
     public async Task<long> SendAsync(string userId, string title = "Hello", object? extra = null)

@@ -108,7 +108,7 @@ public sealed class NoGapNoDuplicateTests(ServerFixture fixture) : IClassFixture
         var received = new List<long>();
         while (received.Count < sent.Count)
         {
-            received.Add((await hub.NextAsync("notification")).FirstArgument.GetProperty("id").GetInt64());
+            received.Add((await hub.NextAsync("notification")).Argument.GetProperty("id").GetInt64());
         }
         Assert.Equal(sent, received);
     }
