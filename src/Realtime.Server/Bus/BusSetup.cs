@@ -18,7 +18,7 @@ internal static class BusSetup
             return builder;
         }
 
-        builder.Services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.SectionName);
+        builder.Services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => new RedisChannels(sp.GetRequiredService<IOptions<RedisOptions>>().Value.ChannelPrefix));
         builder.Services.AddSingleton(_ =>
         {

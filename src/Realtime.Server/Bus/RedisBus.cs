@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using StackExchange.Redis;
 
 namespace Realtime.Server.Bus;
@@ -7,6 +8,8 @@ internal sealed class RedisOptions
     public const string SectionName = "Redis";
 
     /// <summary>Prefix of every channel, so several deployments (or test runs) can share one Redis.</summary>
+    [Required]
+    [RegularExpression("^[A-Za-z0-9._:-]{1,100}$", ErrorMessage = "Redis:ChannelPrefix: 1 to 100 letters, digits, '.', '_', ':' or '-'.")]
     public string ChannelPrefix { get; set; } = "realtime";
 }
 

@@ -93,24 +93,8 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
         return sent!.Notifications.Single().Id;
     }
 
-    public async Task WaitUntilReadyAsync()
-    {
-        using var client = CreateApiClient();
-        var deadline = DateTime.UtcNow + StartTimeout;
-        while (true)
-        {
-            var response = await client.GetAsync("/health/ready");
-            if (response.IsSuccessStatusCode)
-            {
-                return;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"The server did not become ready within {StartTimeout}: {await response.Content.ReadAsStringAsync()}");
-            }
-            await Task.Delay(50);
-        }
-    }
+    public Task WaitUntilReadyAsync() =>
+        Eventually.WaitUntilServingAsync(BaseAddress, "/health/ready", () => null, StartTimeout, $"ready at {BaseAddress}", () => "");
 
     public sealed record SendResult(List<SentItem> Notifications);
 

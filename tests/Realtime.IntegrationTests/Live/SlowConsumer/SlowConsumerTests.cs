@@ -109,17 +109,11 @@ public sealed class SlowConsumerTests(SmallQueueFixture fixture, ITestOutputHelp
 
     private async Task<LiveConnection> WaitForSingleConnectionAsync(string userId)
     {
-        var deadline = DateTime.UtcNow + RegistryWait;
-        while (true)
-        {
-            if (Registry.ForUser(userId) is [var connection])
-            {
-                Assert.Equal(0, connection.QueuedBytes);
-                return connection;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"{userId} had no single live connection within {RegistryWait}.");
-            await Task.Delay(PollInterval);
-        }
+        var connections = await Eventually.WaitUntilAsync(
+            () => Task.FromResult(Registry.ForUser(userId)), found => found.Length == 1, RegistryWait, $"one live connection of {userId}",
+            found => $"{found.Length} connections", PollInterval);
+        Assert.Equal(0, connections[0].QueuedBytes);
+        return connections[0];
     }
 
     /// <summary>
