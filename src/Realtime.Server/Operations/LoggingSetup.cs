@@ -39,6 +39,7 @@ internal static class LoggingSetup
         {
             options.Logger = app.Services.GetRequiredService<Serilog.ILogger>(); // else the static Log.Logger
             options.IncludeQueryInRequestPath = false;
+            options.MessageTemplate = "HTTP {RequestMethod:l} {RequestPath:l} responded {StatusCode} in {Elapsed:0.0000} ms";
             options.EnrichDiagnosticContext = (diagnostics, context) => diagnostics.Set("CorrelationId", context.TraceIdentifier);
             options.GetLevel = (context, _, exception) =>
                 exception is not null || context.Response.StatusCode >= StatusCodes.Status500InternalServerError ? LogEventLevel.Error

@@ -80,23 +80,15 @@ public sealed class NoGapNoDuplicateTests(ServerFixture fixture) : IClassFixture
         Assert.Equal(sent, seen);
     }
 
-    [Fact]
-    public async Task AHubReaderReconnectingEvery40MillisecondsGetsEveryIdOnceInIncreasingOrder()
+    /// <summary>The hub reader resumes with Resume, the SSE reader with Last-Event-ID.</summary>
+    [Theory]
+    [InlineData("hub")]
+    [InlineData("SSE")]
+    public async Task AReaderReconnectingEvery40MillisecondsGetsEveryIdOnceInIncreasingOrder(string transport)
     {
-        var user = "reconnecting-" + Guid.NewGuid().ToString("N")[..8];
+        var user = $"{transport}-reconnecting-" + Guid.NewGuid().ToString("N")[..8];
         var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, SendConcurrentlyAsync(user), ReconnectEvery,
-            ReconnectingReader.Hub(_ => Server, Server.Tokens.User(user)));
-
-        Assert.True(outcome.Connections > 3, $"only {outcome.Connections} connections: the test did not exercise reconnecting");
-        Assert.Equal(outcome.Sent, outcome.Received);
-    }
-
-    [Fact]
-    public async Task AnSseReaderReconnectingEvery40MillisecondsWithLastEventIdGetsEveryIdOnceInIncreasingOrder()
-    {
-        var user = "sse-reconnecting-" + Guid.NewGuid().ToString("N")[..8];
-        var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, SendConcurrentlyAsync(user), ReconnectEvery,
-            ReconnectingReader.Sse(_ => Server, Server.Tokens.User(user)));
+            ReconnectingReader.Over(transport, _ => Server, Server.Tokens.User(user)));
 
         Assert.True(outcome.Connections > 3, $"only {outcome.Connections} connections: the test did not exercise reconnecting");
         Assert.Equal(outcome.Sent, outcome.Received);
