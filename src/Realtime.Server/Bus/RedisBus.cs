@@ -47,10 +47,12 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         _channels = channels;
         _nodeId = node.Id;
         _logger = logger;
-        _redis.ConnectionFailed += (_, e) => LogConnectionFailed(_logger, e.FailureType.ToString());
-        _redis.ConnectionRestored += (_, _) =>
+        // 2.x reports its interactive and its subscription connection apart (RESP2): each restore
+        // triggers a catch-up, which is idempotent, so whichever comes last finds everything back.
+        _redis.ConnectionFailed += (_, e) => LogConnectionFailed(_logger, e.ConnectionType.ToString(), e.FailureType.ToString());
+        _redis.ConnectionRestored += (_, e) =>
         {
-            LogConnectionRestored(_logger);
+            LogConnectionRestored(_logger, e.ConnectionType.ToString());
             Reconnected?.Invoke();
         };
     }
@@ -188,11 +190,11 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         _redis.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis connection failed ({FailureType}); delivery continues from PostgreSQL until it is back")]
-    private static partial void LogConnectionFailed(ILogger logger, string failureType);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis {ConnectionType} connection failed ({FailureType}); delivery continues from PostgreSQL until it is back")]
+    private static partial void LogConnectionFailed(ILogger logger, string connectionType, string failureType);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Redis connection restored")]
-    private static partial void LogConnectionRestored(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis {ConnectionType} connection restored")]
+    private static partial void LogConnectionRestored(ILogger logger, string connectionType);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Subscribed to {BatchChannel} and {UserEventChannel}")]
     private static partial void LogSubscribed(ILogger logger, string batchChannel, string userEventChannel);

@@ -36,6 +36,8 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
             ["Auth:Issuer"] = TestTokens.DefaultIssuer,
             ["Auth:Audience"] = TestTokens.DefaultAudience,
             ["RateLimits:SendsPerSecond"] = "0",
+            // One line a request would flood the test run's console (RequestLogTests reads a child process's).
+            ["Serilog:MinimumLevel:Override:Serilog.AspNetCore.RequestLoggingMiddleware"] = "Warning",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
