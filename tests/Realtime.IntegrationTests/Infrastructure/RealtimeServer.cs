@@ -37,6 +37,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
             ["Auth:Audience"] = TestTokens.DefaultAudience,
             ["RateLimits:SendsPerSecond"] = "0",
             // One line a request would flood the test run's console (RequestLogTests reads a child process's).
+            ["Serilog:MinimumLevel:Default"] = "Information", // (without it Serilog reads MinimumLevel itself, which the host's settings leave empty)
             ["Serilog:MinimumLevel:Override:Serilog.AspNetCore.RequestLoggingMiddleware"] = "Warning",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
