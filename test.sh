@@ -5,12 +5,12 @@
 #   ./test.sh                                   # everything
 #   ./test.sh --filter FullyQualifiedName~Foo   # extra args go to `dotnet test`
 #
-# Environment for the tests (the C# side reads these):
-#   ConnectionStrings__Postgres   Npgsql connection string of the throwaway server
-#   ConnectionStrings__Redis      StackExchange.Redis "host:port"
-#   REALTIME_TEST_REDIS_SERVER    path of redis-server (tests may restart Redis)
-#   REALTIME_TEST_REDIS_PORT      port Redis listens on
-#   REALTIME_TEST_REDIS_PIDFILE   pidfile the throwaway Redis uses
+# Environment for the tests (the C# and JavaScript suites read these):
+#   ConnectionStrings__Postgres   Npgsql connection string of the throwaway server (an admin one:
+#                                 each test class creates and drops a database of its own)
+#   ConnectionStrings__Redis      StackExchange.Redis "host:port" of the throwaway Redis
+#   REALTIME_TEST_REDIS_SERVER    path of redis-server, for tests that run Redis instances of
+#                                 their own (to stop and restart them)
 # Optional: TEST_RESULTS_DIR=dir keeps a copy of the .trx files.
 set -euo pipefail
 
@@ -54,8 +54,8 @@ cleanup() {
     if [[ -n $tmp && -f $tmp/redis.pid ]]; then
       kill "$(cat "$tmp/redis.pid")" || true
     fi
-    # Tests may have restarted Redis themselves: shut down whatever still
-    # answers on our port.
+    # Whatever still answers on our port (a kill that raced the daemon's
+    # start) is shut down too.
     if [[ -n $redis_port ]]; then
       sleep 0.2
       redis_cmd "$redis_port" SHUTDOWN NOSAVE || true
@@ -180,8 +180,6 @@ log "Redis listening on 127.0.0.1:$redis_port"
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Pooling=true;Maximum Pool Size=50"
 export ConnectionStrings__Redis="127.0.0.1:$redis_port"
 export REALTIME_TEST_REDIS_SERVER="$redis_server"
-export REALTIME_TEST_REDIS_PORT="$redis_port"
-export REALTIME_TEST_REDIS_PIDFILE="$tmp/redis.pid"
 
 # ------------------------------------------------------------- .NET tests ---
 results="$tmp/results"

@@ -1,20 +1,9 @@
 // An admin broadcast reaches a SignalR client and an EventSource client alike.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startServer } from './server.mjs';
-import { Clients, assertNotificationShape, eventSource, hubConnection, newUser, startAndResume, waitForOpen } from './helpers.mjs';
+import { test } from 'node:test';
+import { useServer, assertNotificationShape, eventSource, hubConnection, newUser, startAndResume, waitForOpen } from './helpers.mjs';
 
-let server;
-const clients = new Clients();
-
-before(async () => {
-  server = await startServer();
-}, { timeout: 45_000 });
-
-after(async () => {
-  await clients.closeAll();
-  await server?.dispose();
-});
+const { server, clients } = useServer();
 
 test('A broadcast reaches a SignalR client and an EventSource client as a notification with broadcast true and userId null', { timeout: 20_000 }, async () => {
   const hubUser = newUser('broadcast-hub');

@@ -1,23 +1,12 @@
 // The `eventsource` package (the WHATWG EventSource for Node) on the SSE fallback,
 // /api/notifications/stream?access_token=…, as a browser without WebSocket would use it.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startServer } from './server.mjs';
-import { Clients, assertIncreasing, assertNotificationShape, eventSource, newUser, waitForOpen } from './helpers.mjs';
+import { test } from 'node:test';
+import { useServer, assertIncreasing, assertNotificationShape, eventSource, newUser, waitForOpen } from './helpers.mjs';
 
 const TEST_TIMEOUT = 20_000;
 
-let server;
-const clients = new Clients();
-
-before(async () => {
-  server = await startServer();
-}, { timeout: 45_000 });
-
-after(async () => {
-  await clients.closeAll();
-  await server?.dispose();
-});
+const { server, clients } = useServer();
 
 test('An EventSource receives notification events whose id is the notification id and whose data is the notification object', { timeout: TEST_TIMEOUT }, async () => {
   const user = newUser('sse-live');

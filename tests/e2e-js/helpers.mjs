@@ -1,8 +1,10 @@
 // Clients as a user would write them (the official @microsoft/signalr client and the
 // `eventsource` package), with every received event recorded, and bounded waits on them.
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { HubConnectionBuilder, HttpTransportType, LogLevel } from '@microsoft/signalr';
 import { EventSource } from 'eventsource';
+import { RealtimeServer } from './server.mjs';
 
 export { HttpTransportType };
 
@@ -96,6 +98,22 @@ export class EventLog {
       .map((e) => `  ${e.type} ${typeof e.payload === 'string' ? e.payload : JSON.stringify(e.payload)}`)
       .join('\n') || '  (none)';
   }
+}
+
+/**
+ * The setup every test file shares: a server of its own (fresh database, free port) started
+ * before the file's tests, and the clients they open; after them the clients are closed, then
+ * the server is disposed. `server` is usable once the `before` hook has run.
+ */
+export function useServer() {
+  const server = new RealtimeServer();
+  const clients = new Clients();
+  before(() => server.create(), { timeout: 45_000 });
+  after(async () => {
+    await clients.closeAll();
+    await server.dispose();
+  });
+  return { server, clients };
 }
 
 /** Closes every client a test file opened (a leftover one would keep the test process alive). */

@@ -1,24 +1,13 @@
 // Server restarts: the clients' own reconnect logic (EventSource's automatic reconnect with
 // Last-Event-ID; SignalR's withAutomaticReconnect plus Resume) loses nothing and repeats nothing.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startServer } from './server.mjs';
+import { test } from 'node:test';
 import {
-  Clients, HttpTransportType, assertIncreasing, assertNotificationShape, deferred, eventSource, hubConnection, newUser,
+  useServer, HttpTransportType, assertIncreasing, assertNotificationShape, deferred, eventSource, hubConnection, newUser,
   startAndResume, waitForOpen,
 } from './helpers.mjs';
 
-let server;
-const clients = new Clients();
-
-before(async () => {
-  server = await startServer();
-}, { timeout: 45_000 });
-
-after(async () => {
-  await clients.closeAll();
-  await server?.dispose();
-});
+const { server, clients } = useServer();
 
 test('An EventSource reconnects by itself after a server restart, sends its Last-Event-ID, and receives only what it missed', { timeout: 40_000 }, async () => {
   const user = newUser('sse-restart');

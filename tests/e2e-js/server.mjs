@@ -2,6 +2,7 @@
 // PostgreSQL database, single node (no Redis), and mints the HS256 tokens it accepts.
 //
 //   const server = await startServer();   // creates database e2e_<random>, starts, waits for ready
+//   (test files call useServer() from helpers.mjs instead: it does this in a before hook)
 //   await server.stop();                  // SIGTERM, waits for the exit
 //   await server.start();                 // again, same port and database
 //   await server.dispose();               // stops and drops the database
@@ -101,15 +102,28 @@ export function mintToken(signingKey, claims) {
   return `${unsigned}.${signature}`;
 }
 
-class RealtimeServer {
-  constructor({ port, database, connectionString, signingKey }) {
-    this.port = port;
-    this.database = database;
-    this.connectionString = connectionString;
-    this.signingKey = signingKey;
-    this.url = `http://127.0.0.1:${port}`;
+export class RealtimeServer {
+  constructor() {
     this.process = null;
     this.log = [];
+  }
+
+  /** Creates a fresh database e2e_<random>, starts the server on a free port and waits until it is ready. */
+  async create() {
+    const admin = adminConnection();
+    this.database = `e2e_${randomText(12).toLowerCase()}`;
+    await psql(admin, `CREATE DATABASE "${this.database}"`);
+    this.port = await freePort();
+    this.connectionString = withDatabase(admin.text, this.database);
+    this.signingKey = randomText(48);
+    this.url = `http://127.0.0.1:${this.port}`;
+    try {
+      await this.start();
+    } catch (err) {
+      await this.dispose();
+      throw err;
+    }
+    return this;
   }
 
   /** Starts the process and waits (at most 30 s) for GET /health/ready to answer 200. */
@@ -184,7 +198,9 @@ class RealtimeServer {
   /** Stops the server and drops its database. */
   async dispose() {
     await this.stop();
-    await psql(adminConnection(), `DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`).catch(() => {});
+    if (this.database) {
+      await psql(adminConnection(), `DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`).catch(() => {});
+    }
   }
 
   tail(lines = 60) {
@@ -245,21 +261,6 @@ class RealtimeServer {
 }
 
 /** Creates a fresh database e2e_<random>, starts the server on a free port and waits until it is ready. */
-export async function startServer() {
-  const admin = adminConnection();
-  const database = `e2e_${randomText(12).toLowerCase()}`;
-  await psql(admin, `CREATE DATABASE "${database}"`);
-  const server = new RealtimeServer({
-    port: await freePort(),
-    database,
-    connectionString: withDatabase(admin.text, database),
-    signingKey: randomText(48),
-  });
-  try {
-    await server.start();
-  } catch (err) {
-    await server.dispose();
-    throw err;
-  }
-  return server;
+export function startServer() {
+  return new RealtimeServer().create();
 }

@@ -1,25 +1,14 @@
 // The official @microsoft/signalr client against the real server: every transport, a direct
 // WebSocket, Resume, and read/delete state across two connections of one user.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startServer } from './server.mjs';
+import { describe, test } from 'node:test';
 import {
-  Clients, HttpTransportType, assertIncreasing, assertNotificationShape, hubConnection, newUser, startAndResume,
+  useServer, HttpTransportType, assertIncreasing, assertNotificationShape, hubConnection, newUser, startAndResume,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT = 20_000;
 
-let server;
-const clients = new Clients();
-
-before(async () => {
-  server = await startServer();
-}, { timeout: 45_000 });
-
-after(async () => {
-  await clients.closeAll();
-  await server?.dispose();
-});
+const { server, clients } = useServer();
 
 /**
  * The transports of the live connections of `userId` (admin presence), once there are `count`

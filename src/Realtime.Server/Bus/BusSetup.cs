@@ -18,12 +18,13 @@ internal static class BusSetup
             return builder;
         }
 
-        builder.Services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.SectionName);
+        builder.Services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => new RedisChannels(sp.GetRequiredService<IOptions<RedisOptions>>().Value.ChannelPrefix));
         builder.Services.AddSingleton(_ =>
         {
             var options = ConfigurationOptions.Parse(redis);
             options.AbortOnConnectFail = false; // start (and serve) while Redis is down
+            options.BacklogPolicy = BacklogPolicy.FailFast; // a publish while down is lost, not queued: PostgreSQL has it
             return ConnectionMultiplexer.Connect(options);
         });
         builder.Services.AddSingleton<RedisBus>();

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using StackExchange.Redis;
 
 namespace Realtime.Server.Bus;
@@ -7,6 +8,8 @@ internal sealed class RedisOptions
     public const string SectionName = "Redis";
 
     /// <summary>Prefix of every channel, so several deployments (or test runs) can share one Redis.</summary>
+    [Required]
+    [RegularExpression("^[A-Za-z0-9._:-]{1,100}$", ErrorMessage = "Redis:ChannelPrefix: 1 to 100 letters, digits, '.', '_', ':' or '-'.")]
     public string ChannelPrefix { get; set; } = "realtime";
 }
 
@@ -21,7 +24,7 @@ internal sealed class RedisChannels(string prefix)
 }
 
 /// <summary>
-/// The bus of a node among many: Redis pub/sub (StackExchange.Redis 1.2.6). A publish reaches this
+/// The bus of a node among many: Redis pub/sub (StackExchange.Redis 2.x). A publish reaches this
 /// node's handlers at once, then goes to Redis for the others (its echo is ignored by node id).
 /// Publishing never throws: a message Redis loses (it is down, or a subscription is being restored)
 /// is read from PostgreSQL by the other nodes' sequencers. Handlers run one at a time, in order.
@@ -44,10 +47,12 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         _channels = channels;
         _nodeId = node.Id;
         _logger = logger;
-        _redis.ConnectionFailed += (_, e) => LogConnectionFailed(_logger, e.FailureType.ToString());
-        _redis.ConnectionRestored += (_, _) =>
+        // 2.x reports its interactive and its subscription connection apart (RESP2): each restore
+        // triggers a catch-up, which is idempotent, so whichever comes last finds everything back.
+        _redis.ConnectionFailed += (_, e) => LogConnectionFailed(_logger, e.ConnectionType.ToString(), e.FailureType.ToString());
+        _redis.ConnectionRestored += (_, e) =>
         {
-            LogConnectionRestored(_logger);
+            LogConnectionRestored(_logger, e.ConnectionType.ToString());
             Reconnected?.Invoke();
         };
     }
@@ -80,7 +85,12 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
 
     public void OnUserEvent(Action<UserEvent> handler) => _userEventHandlers.Add(handler);
 
-    /// <summary>Subscribes (retrying while Redis is down at start-up); 1.2.6 restores subscriptions itself after that.</summary>
+    /// <summary>
+    /// Subscribes once Redis answers (retrying while it is down at start-up); the client restores the
+    /// subscriptions itself after later outages. Each channel's messages go through a
+    /// <see cref="ChannelMessageQueue"/> read by one loop, so its handlers run one at a time, in
+    /// order (2.x runs callback-style subscriptions concurrently).
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var subscriber = _redis.GetSubscriber();
@@ -88,29 +98,47 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         {
             try
             {
-                await subscriber.SubscribeAsync(_channels.Batches, (_, message) => Receive(message)).WaitAsync(SubscribeTimeout, stoppingToken);
-                await subscriber.SubscribeAsync(_channels.UserEvents, (_, message) => Receive(message)).WaitAsync(SubscribeTimeout, stoppingToken);
+                (await subscriber.SubscribeAsync(RedisChannel.Literal(_channels.Batches)).WaitAsync(SubscribeTimeout, stoppingToken))
+                    .OnMessage(message => Receive(message.Message));
+                (await subscriber.SubscribeAsync(RedisChannel.Literal(_channels.UserEvents)).WaitAsync(SubscribeTimeout, stoppingToken))
+                    .OnMessage(message => Receive(message.Message));
                 LogSubscribed(_logger, _channels.Batches, _channels.UserEvents);
                 return;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 LogSubscribeFailed(_logger, ex.Message);
+                Unsubscribe(subscriber);
                 await Task.Delay(SubscribeRetryDelay, stoppingToken);
             }
         }
     }
 
+    /// <summary>No half-made subscription stays behind, to be restored later beside the next attempt's.</summary>
+    private void Unsubscribe(ISubscriber subscriber)
+    {
+        try
+        {
+            subscriber.UnsubscribeAll(CommandFlags.FireAndForget);
+        }
+        catch (Exception ex)
+        {
+            LogSubscribeFailed(_logger, ex.Message);
+        }
+    }
+
     /// <summary>
     /// Not awaited, so the write path never waits for Redis; StackExchange.Redis writes commands of
-    /// one connection in the order they were issued, which keeps one node's batches in order.
+    /// one connection in the order they were issued, which keeps one node's batches in order. While
+    /// Redis is down a publish fails at once (<see cref="BacklogPolicy.FailFast"/>): nothing is held
+    /// back to arrive late.
     /// </summary>
     private void Publish(string channel, byte[] message)
     {
         Task<long> publishing;
         try
         {
-            publishing = _redis.GetSubscriber().PublishAsync(channel, message);
+            publishing = _redis.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), message);
         }
         catch (Exception ex)
         {
@@ -162,11 +190,11 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         _redis.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis connection failed ({FailureType}); delivery continues from PostgreSQL until it is back")]
-    private static partial void LogConnectionFailed(ILogger logger, string failureType);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis {ConnectionType} connection failed ({FailureType}); delivery continues from PostgreSQL until it is back")]
+    private static partial void LogConnectionFailed(ILogger logger, string connectionType, string failureType);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Redis connection restored")]
-    private static partial void LogConnectionRestored(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis {ConnectionType} connection restored")]
+    private static partial void LogConnectionRestored(ILogger logger, string connectionType);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Subscribed to {BatchChannel} and {UserEventChannel}")]
     private static partial void LogSubscribed(ILogger logger, string batchChannel, string userEventChannel);

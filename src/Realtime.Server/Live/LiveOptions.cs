@@ -1,7 +1,13 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Realtime.Server.Live;
 
+/// <summary>Tuning of live delivery; every value is checked at start-up (a positive count, a positive duration of at most a day).</summary>
 internal sealed class LiveOptions
 {
+    private const string Tick = "00:00:00.001";
+    private const string Day = "1.00:00:00";
+
     public const string SectionName = "Live";
 
     /// <summary>
@@ -12,9 +18,11 @@ internal sealed class LiveOptions
     public int MaxConnectionsPerUser { get; set; } = 100;
 
     /// <summary>Messages queued for one connection before it counts as stuck and is closed (it resumes on reconnect).</summary>
+    [Range(1, int.MaxValue)]
     public int ConnectionQueueCapacity { get; set; } = 1_000;
 
     /// <summary>Payload bytes queued for one connection before it counts as stuck (1 MiB).</summary>
+    [Range(1L, long.MaxValue)]
     public long ConnectionQueueBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
@@ -22,23 +30,29 @@ internal sealed class LiveOptions
     /// that the replay comes first and ids never go backwards. A client that never resumes gets its
     /// first live messages this much later.
     /// </summary>
+    [Range(typeof(TimeSpan), Tick, Day)]
     public TimeSpan ResumeGracePeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Notifications read from PostgreSQL per query during a replay.</summary>
+    [Range(1, 100_000)]
     public int ReplayPageSize { get; set; } = 500;
 
     /// <summary>How often an SSE stream gets a <c>: ping</c> comment, so proxies keep it open.</summary>
+    [Range(typeof(TimeSpan), Tick, Day)]
     public TimeSpan SseKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How long the sequencer waits for a missing id range before reading it from PostgreSQL.</summary>
+    [Range(typeof(TimeSpan), Tick, Day)]
     public TimeSpan GapWait { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
     /// With nothing heard for this long, the sequencer asks PostgreSQL for ids past the last it saw
     /// (a lost message with nothing after it); a cheap indexed query.
     /// </summary>
+    [Range(typeof(TimeSpan), Tick, Day)]
     public TimeSpan IdlePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The same while the bus is down and for a while after it returns: delivery goes on, slower.</summary>
+    [Range(typeof(TimeSpan), Tick, Day)]
     public TimeSpan OutagePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }

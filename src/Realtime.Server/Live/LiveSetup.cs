@@ -10,7 +10,7 @@ internal static class LiveSetup
     public static WebApplicationBuilder AddLive(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.SectionName);
+        services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<HubConnectionOwners>();

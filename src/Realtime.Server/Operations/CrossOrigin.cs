@@ -1,6 +1,10 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.Extensions.Options;
+
 namespace Realtime.Server.Operations;
 
-internal sealed class CrossOriginOptions
+internal sealed class CrossOriginOptions : IValidatableObject
 {
     public const string SectionName = "Cors";
 
@@ -10,6 +14,22 @@ internal sealed class CrossOriginOptions
     /// origin, without credentials. Unset: none.
     /// </summary>
     public string? AllowedOrigins { get; set; }
+
+    public IReadOnlyList<string> Origins =>
+        (AllowedOrigins ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Each origin is <c>*</c> or scheme://host[:port], nothing more (a path or a trailing slash never matches).</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var origin in Origins.Where(o => o != "*"))
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+                || !string.Equals(uri.GetLeftPart(UriPartial.Authority), origin, StringComparison.OrdinalIgnoreCase))
+            {
+                yield return new ValidationResult($"Cors:AllowedOrigins: '{origin}' is not an origin like https://app.example.", [nameof(AllowedOrigins)]);
+            }
+        }
+    }
 }
 
 /// <summary>
@@ -24,17 +44,18 @@ internal static class CrossOrigin
 {
     public static WebApplicationBuilder AddCrossOrigin(this WebApplicationBuilder builder)
     {
-        var configured = builder.Configuration.GetSection(CrossOriginOptions.SectionName).Get<CrossOriginOptions>()?.AllowedOrigins;
-        var origins = (configured ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
+        builder.Services.AddOptions<CrossOriginOptions>().BindConfiguration(CrossOriginOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddCors();
+        builder.Services.AddOptions<CorsOptions>().Configure<IOptions<CrossOriginOptions>>((cors, configured) => cors.AddDefaultPolicy(policy =>
         {
+            var origins = configured.Value.Origins;
             if (origins.Contains("*"))
             {
                 policy.AllowAnyOrigin();
             }
             else
             {
-                policy.WithOrigins(origins).AllowCredentials();
+                policy.WithOrigins([.. origins]).AllowCredentials();
             }
             policy.AllowAnyHeader()
                 .AllowAnyMethod()

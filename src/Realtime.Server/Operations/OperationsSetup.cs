@@ -25,6 +25,7 @@ internal static class OperationsSetup
     public static WebApplication UseOperations(this WebApplication app)
     {
         app.UseCorrelationId();
+        app.UseRequestLogging();
         app.UseCors();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -1,5 +1,7 @@
+using System.ComponentModel.DataAnnotations;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using Realtime.Server.Auth;
 
 namespace Realtime.Server.Operations;
@@ -9,6 +11,7 @@ internal sealed class RateLimitOptions
     public const string SectionName = "RateLimits";
 
     /// <summary>Sends (and broadcasts) per second per sender, with the same burst. 0 disables the limit.</summary>
+    [Range(0, int.MaxValue)]
     public int SendsPerSecond { get; set; } = 2_000;
 }
 
@@ -19,11 +22,12 @@ internal static class RateLimits
 
     public static WebApplicationBuilder AddRateLimits(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
+        builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.AddPolicy(SendPolicy, context =>
             {
+                var options = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
                 var sender = context.User.FindFirst(ClaimsPrincipalExtensions.SubjectClaim)?.Value ?? "";
                 if (options.SendsPerSecond <= 0)
                 {
@@ -44,6 +48,7 @@ internal static class RateLimits
                 var response = rejected.HttpContext.Response;
                 response.StatusCode = StatusCodes.Status429TooManyRequests;
                 response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var options = rejected.HttpContext.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
                 await TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
                     detail: $"At most {options.SendsPerSecond} sends per second per sender.").ExecuteAsync(rejected.HttpContext);
             };

@@ -162,9 +162,9 @@ public sealed class BroadcastTests(ServerFixture fixture) : IClassFixture<Server
         var ownAgain = await Server.SendAsync(user, "own again");
         await using var hub = await Server.ConnectHubAsync(Server.Tokens.User(user));
 
-        await hub.InvokeAsync("Resume", own - 1);
+        var replayed = (await hub.InvokeAsync("Resume", own - 1)).GetInt32();
 
-        var ids = hub.Received.Where(m => m.Target == "notification").Select(m => m.FirstArgument.GetProperty("id").GetInt64()).ToList();
+        var ids = (await hub.ReceivedAsync("notification", replayed)).Select(n => n.GetProperty("id").GetInt64()).ToList();
         Assert.Equal([own, broadcast, ownAgain], ids.Where(i => i >= own));
     }
 }

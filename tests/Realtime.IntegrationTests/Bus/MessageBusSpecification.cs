@@ -81,13 +81,6 @@ public abstract class MessageBusSpecification : IAsyncLifetime
 
         Assert.Null(Assert.Single(received).Items.Single().UserId);
     }
-
-    [Fact]
-    public async Task ItIsConnectedWhenStarted()
-    {
-        var bus = await CreateNodeAsync();
-        Assert.True(bus.IsConnected);
-    }
 }
 
 public sealed class InProcessBusSpecification : MessageBusSpecification

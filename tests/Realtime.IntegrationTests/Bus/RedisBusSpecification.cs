@@ -24,12 +24,7 @@ public sealed class RedisBusSpecification : MessageBusSpecification
         lock (_nodes) _nodes.Add(bus);
         // With abortConnect=false the multiplexer may still be connecting (a busy machine): a publish
         // before that is lost by design (other nodes read PostgreSQL), so these tests wait for it.
-        var deadline = DateTime.UtcNow + Bound;
-        while (!redis.IsConnected)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The Redis connection did not come up.");
-            await Task.Delay(10);
-        }
+        await Eventually.WaitUntilAsync(() => redis.IsConnected, Bound, "connected to Redis");
         await bus.StartAsync(CancellationToken.None);
         await bus.ExecuteTask!.WaitAsync(Bound); // subscribed
         return bus;
@@ -114,14 +109,13 @@ public sealed class RedisBusSpecification : MessageBusSpecification
         sameDeployment.OnBatch(_ => arrived.TrySetResult());
 
         // Published until the same deployment hears it, so the stranger had every chance to hear it too.
-        var deadline = DateTime.UtcNow + Bound;
-        while (!arrived.Task.IsCompleted && DateTime.UtcNow < deadline)
-        {
-            await publisher.PublishAsync(Batch(1, 1), CancellationToken.None);
-            await Task.WhenAny(arrived.Task, Task.Delay(100));
-        }
-
-        Assert.True(arrived.Task.IsCompleted, "the node with the same prefix never heard the batch");
+        await Eventually.WaitUntilAsync(
+            async () =>
+            {
+                await publisher.PublishAsync(Batch(1, 1), CancellationToken.None);
+                return arrived.Task.IsCompleted;
+            },
+            heard => heard, Bound, "heard by the node with the same prefix", interval: TimeSpan.FromMilliseconds(100));
         Assert.Equal(0, Volatile.Read(ref strangerHeard));
     }
 }

@@ -51,7 +51,7 @@ public sealed class SequencerTests(SequencerTests.NoIdlePollFixture fixture) : I
     /// connection is surely registered: SignalR answers the handshake before OnConnectedAsync runs,
     /// but handles invocations only after it).
     /// </summary>
-    private async Task<HubTestClient> ConnectAsync(string userId)
+    private async Task<HubClient> ConnectAsync(string userId)
     {
         var hub = await Server.ConnectHubAsync(Server.Tokens.User(userId));
         Assert.Equal(0, (await hub.InvokeAsync("Resume", 0)).GetInt32());
@@ -73,7 +73,7 @@ public sealed class SequencerTests(SequencerTests.NoIdlePollFixture fixture) : I
         var received = new List<long>();
         for (var i = 0; i < ids.Count; i++)
         {
-            received.Add((await hub.NextAsync("notification")).FirstArgument.GetProperty("id").GetInt64());
+            received.Add((await hub.NextAsync("notification")).Argument.GetProperty("id").GetInt64());
         }
         Assert.Equal(ids, received);
     }
@@ -92,7 +92,7 @@ public sealed class SequencerTests(SequencerTests.NoIdlePollFixture fixture) : I
         var received = new List<(long Id, string? Title)>();
         for (var i = 0; i < ids.Count; i++)
         {
-            var notification = (await hub.NextAsync("notification")).FirstArgument;
+            var notification = (await hub.NextAsync("notification")).Argument;
             received.Add((notification.GetProperty("id").GetInt64(), notification.GetProperty("title").GetString()));
         }
         Assert.Equal([(ids[0], "published"), (ids[1], "stored"), (ids[2], "published")], received);
@@ -110,8 +110,8 @@ public sealed class SequencerTests(SequencerTests.NoIdlePollFixture fixture) : I
         await bus.PublishAsync(Published(ids[0], user), CancellationToken.None);
         await bus.PublishAsync(Published(ids[1], user), CancellationToken.None);
 
-        Assert.Equal(ids[0], (await hub.NextAsync("notification")).FirstArgument.GetProperty("id").GetInt64());
-        Assert.Equal(ids[1], (await hub.NextAsync("notification")).FirstArgument.GetProperty("id").GetInt64());
+        Assert.Equal(ids[0], (await hub.NextAsync("notification")).Argument.GetProperty("id").GetInt64());
+        Assert.Equal(ids[1], (await hub.NextAsync("notification")).Argument.GetProperty("id").GetInt64());
         Assert.Equal(2, hub.Received.Count(m => m.Target == "notification"));
     }
 }

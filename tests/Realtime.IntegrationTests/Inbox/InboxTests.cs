@@ -222,6 +222,6 @@ public sealed class InboxExpiryTests(ServerFixture fixture) : IClassFixture<Serv
         var replayed = await hub.InvokeAsync("Resume", 0);
         Assert.Equal(1, replayed.GetInt32());
         var only = await hub.NextAsync("notification");
-        Assert.Equal(lasting, only.FirstArgument.GetProperty("id").GetInt64());
+        Assert.Equal(lasting, only.Argument.GetProperty("id").GetInt64());
     }
 }

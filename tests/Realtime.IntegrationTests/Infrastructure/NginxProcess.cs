@@ -195,37 +195,9 @@ public sealed class NginxProcess : IAsyncDisposable
         throw new InvalidOperationException($"nginx was not found at {DebianBinary} nor on PATH. Install it: {InstallCommand}");
     }
 
-    private async Task WaitUntilServingAsync()
-    {
-        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var clock = Stopwatch.StartNew();
-        var last = "no answer yet";
-        while (true)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"nginx exited with code {_process.ExitCode} while starting:\n{Diagnostics}");
-            }
-            try
-            {
-                var response = await client.GetAsync("/health/live");
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-                last = $"{(int)response.StatusCode}";
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-            {
-                last = ex.Message;
-            }
-            if (clock.Elapsed > StartTimeout)
-            {
-                throw new TimeoutException($"nginx at {BaseAddress} did not pass /health/live within {StartTimeout} (last: {last}):\n{Diagnostics}");
-            }
-            await Task.Delay(50);
-        }
-    }
+    private Task WaitUntilServingAsync() => Eventually.WaitUntilServingAsync(
+        BaseAddress, "/health/live", () => _process.HasExited ? $"nginx exited with code {_process.ExitCode} while starting" : null,
+        StartTimeout, $"nginx passing /health/live at {BaseAddress}", () => Diagnostics);
 
     private void KillOnExit(object? sender, EventArgs e)
     {

@@ -39,6 +39,9 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
             ["Auth:Issuer"] = TestTokens.DefaultIssuer,
             ["Auth:Audience"] = TestTokens.DefaultAudience,
             ["RateLimits:SendsPerSecond"] = "0",
+            // One line a request would flood the test run's console (RequestLogTests reads a child process's).
+            ["Serilog:MinimumLevel:Default"] = "Information", // (without it Serilog reads MinimumLevel itself, which the host's settings leave empty)
+            ["Serilog:MinimumLevel:Override:Serilog.AspNetCore.RequestLoggingMiddleware"] = "Warning",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -83,7 +86,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
     }
 
     /// <summary>Connects the SignalR test client to this node's hub.</summary>
-    public Task<HubTestClient> ConnectHubAsync(string? token) => HubTestClient.ConnectAsync(BaseAddress, token);
+    public Task<HubClient> ConnectHubAsync(string? token) => HubClient.ConnectAsync(BaseAddress, token);
 
     /// <summary>Sends one notification as a backend service and returns its id.</summary>
     public async Task<long> SendAsync(string userId, string title = "Hello", object? extra = null)
@@ -100,24 +103,8 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
         return sent!.Notifications.Single().Id;
     }
 
-    public async Task WaitUntilReadyAsync()
-    {
-        using var client = CreateApiClient();
-        var deadline = DateTime.UtcNow + StartTimeout;
-        while (true)
-        {
-            var response = await client.GetAsync("/health/ready");
-            if (response.IsSuccessStatusCode)
-            {
-                return;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"The server did not become ready within {StartTimeout}: {await response.Content.ReadAsStringAsync()}");
-            }
-            await Task.Delay(50);
-        }
-    }
+    public Task WaitUntilReadyAsync() =>
+        Eventually.WaitUntilServingAsync(BaseAddress, "/health/ready", () => null, StartTimeout, $"ready at {BaseAddress}", () => "");
 
     public sealed record SendResult(List<SentItem> Notifications);
 

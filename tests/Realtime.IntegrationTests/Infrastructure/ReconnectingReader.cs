@@ -50,6 +50,14 @@ public static class ReconnectingReader
         return new Outcome(sent, received, connections);
     }
 
+    /// <summary>Connections over <paramref name="transport"/>: <c>hub</c> or <c>SSE</c>.</summary>
+    public static Connection Over(string transport, Func<int, RealtimeServer> nodeFor, string token) => transport switch
+    {
+        "hub" => Hub(nodeFor, token),
+        "SSE" => Sse(nodeFor, token),
+        _ => throw new ArgumentOutOfRangeException(nameof(transport), transport, "hub or SSE"),
+    };
+
     /// <summary>Hub connections with <paramref name="token"/> to the node <paramref name="nodeFor"/> picks for each connection.</summary>
     public static Connection Hub(Func<int, RealtimeServer> nodeFor, string token) => async (index, cursor, listenFor) =>
     {

@@ -77,31 +77,23 @@ public sealed class RedisProcess : IAsyncDisposable
         Output.Note($"starting redis-server on port {Port}");
         _process = Output.Start(startInfo);
 
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (_process.HasExited)
+        await Eventually.WaitUntilAsync(
+            async () =>
             {
-                throw new InvalidOperationException(
-                    $"redis-server exited with code {_process.ExitCode} while starting on port {Port}:\n{Output}");
-            }
-            try
-            {
-                if (await CommandAsync("PING") == "PONG")
+                if (_process.HasExited)
                 {
-                    return;
+                    throw new InvalidOperationException($"redis-server exited with code {_process.ExitCode} while starting on port {Port}:\n{Output}");
                 }
-            }
-            catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
-            {
-                // Not listening yet.
-            }
-            if (clock.Elapsed > StartTimeout)
-            {
-                throw new TimeoutException($"redis-server did not answer PING on port {Port} within {StartTimeout}:\n{Output}");
-            }
-            await Task.Delay(20);
-        }
+                try
+                {
+                    return await CommandAsync("PING");
+                }
+                catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
+                {
+                    return ex.Message; // not listening yet
+                }
+            },
+            reply => reply == "PONG", StartTimeout, $"answering PING on port {Port}", reply => $"{reply}\n{Output}", TimeSpan.FromMilliseconds(20));
     }
 
     /// <summary>SIGKILL: the server vanishes at once, its clients see their connections drop.</summary>

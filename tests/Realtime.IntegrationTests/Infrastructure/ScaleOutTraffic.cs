@@ -73,8 +73,8 @@ public static class ScaleOutTraffic
     }
 
     /// <summary>Every <c>notification</c> a hub connection received, in wire order: (id, userId or null for broadcasts).</summary>
-    public static List<(long Id, string? UserId)> Notifications(HubTestClient hub) =>
-        hub.Received.Where(m => m.Target == "notification").Select(m => Describe(m.FirstArgument)).ToList();
+    public static List<(long Id, string? UserId)> Notifications(HubClient hub) =>
+        hub.Received.Where(m => m.Target == "notification").Select(m => Describe(m.Argument)).ToList();
 
     /// <summary>Every <c>notification</c> event an SSE stream received, in wire order; the <c>id:</c> line must match the payload's id.</summary>
     public static List<(long Id, string? UserId)> Notifications(SseTestClient stream) =>

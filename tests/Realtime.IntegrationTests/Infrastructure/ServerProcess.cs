@@ -187,37 +187,9 @@ public sealed class ServerProcess : IAsyncDisposable
             : throw new InvalidOperationException($"{dll} does not exist. Build the server first: dotnet build src/Realtime.Server -c {configuration}");
     }
 
-    private async Task WaitUntilReadyAsync()
-    {
-        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var clock = Stopwatch.StartNew();
-        var last = "no answer yet";
-        while (true)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"The node exited with code {_process.ExitCode} while starting:\n{Output}");
-            }
-            try
-            {
-                var response = await client.GetAsync("/health/ready");
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-            {
-                last = ex.Message; // not listening yet
-            }
-            if (clock.Elapsed > StartTimeout)
-            {
-                throw new TimeoutException($"The node at {BaseAddress} was not ready within {StartTimeout} (last: {last}):\n{Output}");
-            }
-            await Task.Delay(50);
-        }
-    }
+    private Task WaitUntilReadyAsync() => Eventually.WaitUntilServingAsync(
+        BaseAddress, "/health/ready", () => _process.HasExited ? $"the node exited with code {_process.ExitCode} while starting" : null,
+        StartTimeout, $"ready at {BaseAddress}", () => Output.ToString());
 
     private void KillOnExit(object? sender, EventArgs e)
     {

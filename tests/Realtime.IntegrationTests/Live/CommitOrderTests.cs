@@ -38,17 +38,8 @@ public sealed class CommitOrderTests(ServerFixture fixture) : IClassFixture<Serv
     private async Task WaitUntilSomeoneWaitsForTheIdLockAsync()
     {
         await using var observer = await fixture.Database.OpenAsync();
-        var deadline = DateTime.UtcNow + Bound;
-        while (DateTime.UtcNow < deadline)
-        {
-            var waiting = await observer.ExecuteScalarAsync<long>(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
-            if (waiting > 0)
-            {
-                return;
-            }
-            await Task.Delay(10);
-        }
-        throw new TimeoutException("Nobody waited for the id lock.");
+        await Eventually.WaitUntilAsync(
+            () => observer.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
+            waiting => waiting > 0, Bound, "waited for the id lock by a send");
     }
 }

@@ -144,12 +144,7 @@ public sealed class SseTests(FastKeepAliveFixture fixture) : IClassFixture<FastK
     {
         await using var stream = await ConnectAsync(NewUser());
         await stream.Retry.WaitAsync(SseTestClient.DefaultTimeout);
-        var deadline = DateTime.UtcNow + SseTestClient.DefaultTimeout;
-        while (!stream.Comments.Contains("ping") && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-        Assert.Contains("ping", stream.Comments);
+        await Eventually.WaitUntilAsync(() => stream.Comments.Contains("ping"), SseTestClient.DefaultTimeout, "a ping comment");
     }
 
     [Fact]

@@ -70,7 +70,7 @@ public sealed class NodeCrashTests(NodeCrashFixture cluster, ITestOutputHelper o
         {
             var user = NewUser("crash");
             var token = A.Tokens.User(user);
-            var hubOnB = await HubTestClient.ConnectAsync(b.BaseAddress, token);
+            var hubOnB = await HubClient.ConnectAsync(b.BaseAddress, token);
             await using var _ = hubOnB;
             await hubOnB.InvokeAsync("Resume", 0);
             var sseOnB = await SseTestClient.ConnectAsync(b.BaseAddress, token, lastEventId: "0");
@@ -133,7 +133,7 @@ public sealed class NodeCrashTests(NodeCrashFixture cluster, ITestOutputHelper o
         {
             var user = NewUser("crash-presence");
             var token = A.Tokens.User(user);
-            await using var hubOnB = await HubTestClient.ConnectAsync(b.BaseAddress, token);
+            await using var hubOnB = await HubClient.ConnectAsync(b.BaseAddress, token);
             await using var sseOnB = await SseTestClient.ConnectAsync(b.BaseAddress, token);
             await using var hubOnA = await A.ConnectHubAsync(token);
 

@@ -81,7 +81,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime
         await _redis.StartAsync();
 
         await WaitUntilAsync(
-            () => Task.FromResult(hub.Received.Skip(before).Any(m => m.Target == "unreadCount" && m.FirstArgument.GetProperty("unreadCount").GetInt32() == 1)),
+            () => Task.FromResult(hub.Received.Skip(before).Any(m => m.Target == "unreadCount" && m.Argument.GetProperty("unreadCount").GetInt32() == 1)),
             arrived => arrived, ReconnectTimeout, "a fresh unreadCount of 1 on B after Redis came back");
     }
 
@@ -150,7 +150,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime
     /// Takes <see cref="Probes"/> sends made on A one after the other (each started after the one before
     /// it was received) and measures how long after its 201 each reached the hub and the SSE client on B.
     /// </summary>
-    private async Task<List<TimeSpan>> MeasureDeliveriesAsync(ScaleOutSender sender, HubTestClient hub, SseTestClient stream, string phase)
+    private async Task<List<TimeSpan>> MeasureDeliveriesAsync(ScaleOutSender sender, HubClient hub, SseTestClient stream, string phase)
     {
         var delays = new List<TimeSpan>();
         var since = Clock.Elapsed;
@@ -176,7 +176,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime
             n => n == count, ReconnectTimeout, $"{count} subscribers of {channel}");
     }
 
-    private static void AssertStillConnected(HubTestClient hub, SseTestClient stream, string when)
+    private static void AssertStillConnected(HubClient hub, SseTestClient stream, string when)
     {
         Assert.False(hub.Closed.IsCompleted, $"The hub connection on B closed {when}: {(hub.Closed.IsCompleted ? hub.Closed.Result : null)}");
         Assert.False(stream.Ended.IsCompleted, $"The SSE stream on B ended {when}.");

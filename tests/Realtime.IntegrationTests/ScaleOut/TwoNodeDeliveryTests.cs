@@ -110,31 +110,20 @@ public sealed class TwoNodeDeliveryTests(ScaleOutFixture cluster, ITestOutputHel
         await tab.WaitForAsync("unreadCount", e => e.GetProperty("unreadCount").GetInt32() == unread);
     }
 
-    [Fact]
-    public async Task AHubReaderAlternatingNodesEvery40MillisecondsGetsEveryIdOnceInIncreasingOrderWhileBothNodesCommit()
+    /// <summary>The hub reader resumes with Resume, the SSE reader with Last-Event-ID.</summary>
+    [Theory]
+    [InlineData("hub")]
+    [InlineData("SSE")]
+    public async Task AReaderAlternatingNodesEvery40MillisecondsGetsEveryIdOnceInIncreasingOrderWhileBothNodesCommit(string transport)
     {
-        var user = NewUser("hub-alternating");
+        var user = NewUser($"{transport}-alternating");
         var sending = SendConcurrentlyAsync(user, [A.BaseAddress, B.BaseAddress], Senders, SendsPerSender);
         var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, sending, ReconnectEvery,
-            ReconnectingReader.Hub(index => cluster.Nodes[index % 2], A.Tokens.User(user)));
+            ReconnectingReader.Over(transport, index => cluster.Nodes[index % 2], A.Tokens.User(user)));
 
         Assert.True(outcome.Connections > 4, $"only {outcome.Connections} connections: the test did not exercise reconnecting");
         Assert.Equal(Senders * SendsPerSender, outcome.Sent.Count);
-        AssertExactly(outcome.Sent, outcome.Received, $"the hub reader ({outcome.Connections} connections)");
-        output.WriteLine($"{outcome.Sent.Count} ids over {outcome.Connections} hub connections");
-    }
-
-    [Fact]
-    public async Task AnSseReaderAlternatingNodesWithLastEventIdGetsEveryIdOnceInIncreasingOrderWhileBothNodesCommit()
-    {
-        var user = NewUser("sse-alternating");
-        var sending = SendConcurrentlyAsync(user, [A.BaseAddress, B.BaseAddress], Senders, SendsPerSender);
-        var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, sending, ReconnectEvery,
-            ReconnectingReader.Sse(index => cluster.Nodes[index % 2], A.Tokens.User(user)));
-
-        Assert.True(outcome.Connections > 4, $"only {outcome.Connections} connections: the test did not exercise reconnecting");
-        Assert.Equal(Senders * SendsPerSender, outcome.Sent.Count);
-        AssertExactly(outcome.Sent, outcome.Received, $"the SSE reader ({outcome.Connections} connections)");
-        output.WriteLine($"{outcome.Sent.Count} ids over {outcome.Connections} SSE connections");
+        AssertExactly(outcome.Sent, outcome.Received, $"the {transport} reader ({outcome.Connections} connections)");
+        output.WriteLine($"{outcome.Sent.Count} ids over {outcome.Connections} {transport} connections");
     }
 }

@@ -110,18 +110,19 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     /// <summary>Pooled connections may fail once more after the outage: retry (only past 503s) until 201.</summary>
     private static async Task<IReadOnlyList<SendApi.Sent>> SendUntilCreatedAsync(HttpClient client, object body)
     {
-        var deadline = DateTime.UtcNow + RecoveryTimeout;
-        while (true)
-        {
-            var response = await SendApi.PostAsync(client, body);
-            if (response.StatusCode == HttpStatusCode.Created)
+        var created = await Eventually.WaitUntilAsync(
+            async () =>
             {
-                return await SendApi.ReadSentAsync(response);
-            }
-            await AssertUnavailableAsync(response);
-            Assert.True(DateTime.UtcNow < deadline, $"Sends still answered 503 {RecoveryTimeout} after the database came back.");
-            await Task.Delay(RetryInterval);
-        }
+                var response = await SendApi.PostAsync(client, body);
+                if (response.StatusCode != HttpStatusCode.Created)
+                {
+                    await AssertUnavailableAsync(response);
+                }
+                return response;
+            },
+            response => response.StatusCode == HttpStatusCode.Created, RecoveryTimeout, "a 201 after the database came back",
+            response => $"{(int)response.StatusCode}", RetryInterval);
+        return await SendApi.ReadSentAsync(created);
     }
 
     private static async Task AssertUnavailableAsync(HttpResponseMessage response)

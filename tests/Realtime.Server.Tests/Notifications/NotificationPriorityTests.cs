@@ -27,8 +27,4 @@ public sealed class NotificationPriorityTests
     [InlineData("0")]
     public void AnUnknownPriorityNormalizesToNull(string value) =>
         Assert.Null(NotificationPriority.Normalize(value));
-
-    [Fact]
-    public void ThePrioritiesAreTheContractsFourInAscendingOrder() =>
-        Assert.Equal(new[] { "low", "normal", "high", "urgent" }, NotificationPriority.All);
 }

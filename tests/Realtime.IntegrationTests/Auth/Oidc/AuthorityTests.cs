@@ -6,18 +6,13 @@ using Realtime.IntegrationTests.Send;
 namespace Realtime.IntegrationTests.Auth.Oidc;
 
 /// <summary>
-/// A node configured with <c>Auth:Authority</c> only (API.md "Configuration", "Identity"): RS256 and ES256
-/// tokens signed with the keys of the authority's JWKS, <c>aud</c> = <c>Auth:Audience</c>, <c>iss</c> = the
-/// issuer of the authority's metadata, over real HTTP and WebSockets.
+/// The bearer-token specification on a node configured with <c>Auth:Authority</c> only (API.md
+/// "Configuration", "Identity"): RS256 and ES256 tokens signed with the keys of the authority's JWKS,
+/// <c>aud</c> = <c>Auth:Audience</c>, <c>iss</c> = the issuer of the authority's metadata.
 /// </summary>
-public sealed class AuthorityTests(AuthorityFixture fixture) : IClassFixture<AuthorityFixture>
+public sealed class AuthorityTests(AuthorityFixture fixture) : BearerTokenSpecification<AuthorityTests>, IRejectedTokenKinds, IClassFixture<AuthorityFixture>
 {
-
-    private RealtimeServer Server => fixture.Server;
-
-    private FakeIdentityProvider Provider => fixture.Provider;
-
-    public static TheoryData<string> RejectedTokens =>
+    public static IEnumerable<string> RejectedKinds =>
     [
         "for another audience",
         "signed with another RSA key under the published kid",
@@ -30,7 +25,14 @@ public sealed class AuthorityTests(AuthorityFixture fixture) : IClassFixture<Aut
         "unsigned (alg none) with the authority's issuer",
     ];
 
-    private string RejectedToken(string kind, string? scope = null) => kind switch
+    protected override RealtimeServer Server => fixture.Server;
+
+    private FakeIdentityProvider Provider => fixture.Provider;
+
+    protected override string Mint(string subject, string? scope = null, DateTime? expires = null, IDictionary<string, object>? extraClaims = null) =>
+        Provider.Mint(subject, scope: scope, expires: expires, extraClaims: extraClaims);
+
+    protected override string RejectedToken(string kind, string? scope = null) => kind switch
     {
         "for another audience" => Provider.Mint("alice", scope: scope, audienceOverride: "someone-else"),
         "signed with another RSA key under the published kid" => Provider.Mint("alice", Provider.NewImpostorRsaKey(), scope),
@@ -45,89 +47,13 @@ public sealed class AuthorityTests(AuthorityFixture fixture) : IClassFixture<Aut
     };
 
     [Fact]
-    public async Task AnRs256TokenFromTheAuthorityWithTheRightAudienceReadsTheInbox()
-    {
-        using var client = Server.CreateApiClient(Provider.Mint(SendApi.NewUserId()));
-        var response = await client.GetAsync(SendApi.Path);
-        await AssertInboxAsync(response);
-    }
-
-    [Fact]
-    public async Task AnEs256TokenFromTheAuthorityReadsTheInboxToo()
-    {
-        using var client = Server.CreateApiClient(Provider.Mint(SendApi.NewUserId(), Provider.EcKey));
-        var response = await client.GetAsync(SendApi.Path);
-        await AssertInboxAsync(response);
-    }
-
-    [Fact]
-    public async Task AnRs256TokenWithTheSendScopeSendsAndTheRecipientReadsItWithAnEs256Token()
-    {
-        var recipient = SendApi.NewUserId();
-        using var sender = Server.CreateApiClient(Provider.Mint("billing-service", scope: "notifications:send"));
-        var sent = await SendApi.ReadSentAsync(await SendApi.PostAsync(sender, new { userId = recipient, title = "From the authority" }));
-        Assert.Equal(recipient, Assert.Single(sent).UserId);
-
-        using var reader = Server.CreateApiClient(Provider.Mint(recipient, Provider.EcKey));
-        var items = await AssertInboxAsync(await reader.GetAsync(SendApi.Path));
-        var item = Assert.Single(items);
-        Assert.Equal(sent[0].Id, item.GetProperty("id").GetInt64());
-        Assert.Equal("From the authority", item.GetProperty("title").GetString());
-    }
-
-    [Fact]
-    public async Task AnAuthorityTokenWithoutTheSendScopeIsForbiddenToSend()
-    {
-        using var client = Server.CreateApiClient(Provider.Mint("alice"));
-        var response = await SendApi.PostAsync(client, new { userId = SendApi.NewUserId(), title = "Hello" });
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden);
-    }
-
-    [Fact]
-    public async Task AnAuthorityTokenThatExpiredWithinTheClockSkewIsStillAccepted()
-    {
-        using var client = Server.CreateApiClient(Provider.Mint("alice", expires: DateTime.UtcNow.AddSeconds(-10)));
-        await AssertInboxAsync(await client.GetAsync(SendApi.Path));
-    }
-
-    [Theory]
-    [MemberData(nameof(RejectedTokens))]
-    public async Task ARejectedTokenIsAnswered401WithAProblem(string kind)
-    {
-        using var client = Server.CreateApiClient(RejectedToken(kind));
-        await ProblemAssert.IsProblemAsync(await client.GetAsync(SendApi.Path), HttpStatusCode.Unauthorized, kind);
-    }
-
-    [Theory]
-    [MemberData(nameof(RejectedTokens))]
-    public async Task ARejectedTokenCannotSendEvenWithTheSendScope(string kind)
-    {
-        using var client = Server.CreateApiClient(RejectedToken(kind, scope: "notifications:send"));
-        var response = await SendApi.PostAsync(client, new { userId = SendApi.NewUserId(), title = "Hello" });
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized, kind);
-    }
-
-    [Fact]
-    public async Task TheHubAcceptsAnAuthorityTokenInTheQuery()
-    {
-        await using var hub = await Server.ConnectHubAsync(Provider.Mint(SendApi.NewUserId(), Provider.EcKey));
-        var replayed = await hub.InvokeAsync("Resume", 0);
-        Assert.Equal(0, replayed.GetInt32());
-    }
-
-    [Fact]
-    public async Task TheServerClosesAHubConnectionWhoseAuthorityTokenExpires()
+    public async Task AnEs256TokenFromTheAuthorityReadsTheInboxAndConnectsToTheHub()
     {
         var user = SendApi.NewUserId();
-        await TokenExpiry.AssertTheHubClosesAtExpiryAsync(Server, expires => Provider.Mint(user, expires: expires), Provider.Mint(user));
-    }
-
-    [Theory]
-    [MemberData(nameof(RejectedTokens))]
-    public async Task TheHubRejectsABadTokenWith401AtUpgrade(string kind)
-    {
-        var rejected = await Assert.ThrowsAsync<HubUpgradeRejectedException>(() => Server.ConnectHubAsync(RejectedToken(kind)));
-        Assert.Equal(HttpStatusCode.Unauthorized, rejected.StatusCode);
+        using var client = Server.CreateApiClient(Provider.Mint(user, Provider.EcKey));
+        await AssertInboxAsync(await client.GetAsync(SendApi.Path));
+        await using var hub = await Server.ConnectHubAsync(Provider.Mint(user, Provider.EcKey));
+        Assert.Equal(0, (await hub.InvokeAsync("Resume", 0)).GetInt32());
     }
 
     [Fact]
@@ -158,14 +84,5 @@ public sealed class AuthorityTests(AuthorityFixture fixture) : IClassFixture<Aut
             var names = key.EnumerateObject().Select(p => p.Name).ToList();
             Assert.DoesNotContain(names, name => name is "d" or "p" or "q" or "dp" or "dq" or "qi");
         }
-    }
-
-    /// <summary>Asserts 200 with an inbox page and returns its items.</summary>
-    private static async Task<IReadOnlyList<JsonElement>> AssertInboxAsync(HttpResponseMessage response)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"Expected 200 for the inbox, got {(int)response.StatusCode}: {text}");
-        using var document = JsonDocument.Parse(text);
-        return document.RootElement.GetProperty("items").EnumerateArray().Select(item => item.Clone()).ToList();
     }
 }

@@ -66,16 +66,15 @@ public sealed class SlowConsumerTests(SmallQueueFixture fixture, ITestOutputHelp
         var flood = await FloodAsync(stuckUser, stuck, healthyUser, async id =>
         {
             var next = await healthy.NextAsync("notification", PromptDelivery);
-            Assert.Equal(id, next.FirstArgument.GetProperty("id").GetInt64());
+            Assert.Equal(id, next.Argument.GetProperty("id").GetInt64());
         });
 
         AssertBoundedAndClosed(flood, stuck);
         await using var resumed = await Server.ConnectHubAsync(Server.Tokens.User(stuckUser));
-        resumed.DefaultTimeout = TimeSpan.FromSeconds(30); // the replay is a few MB
+        resumed.Timeout = TimeSpan.FromSeconds(30); // the replay is a few MB
         Assert.Equal(flood.StuckIds.Count, (await resumed.InvokeAsync("Resume", 0)).GetInt32());
-        var replayed = resumed.Received
-            .Where(m => m.Target == "notification")
-            .Select(m => m.FirstArgument.GetProperty("id").GetInt64())
+        var replayed = (await resumed.ReceivedAsync("notification", flood.StuckIds.Count))
+            .Select(n => n.GetProperty("id").GetInt64())
             .ToList();
         Assert.Equal(flood.StuckIds, replayed);
     }
@@ -110,17 +109,11 @@ public sealed class SlowConsumerTests(SmallQueueFixture fixture, ITestOutputHelp
 
     private async Task<LiveConnection> WaitForSingleConnectionAsync(string userId)
     {
-        var deadline = DateTime.UtcNow + RegistryWait;
-        while (true)
-        {
-            if (Registry.ForUser(userId) is [var connection])
-            {
-                Assert.Equal(0, connection.QueuedBytes);
-                return connection;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"{userId} had no single live connection within {RegistryWait}.");
-            await Task.Delay(PollInterval);
-        }
+        var connections = await Eventually.WaitUntilAsync(
+            () => Task.FromResult(Registry.ForUser(userId)), found => found.Length == 1, RegistryWait, $"one live connection of {userId}",
+            found => $"{found.Length} connections", PollInterval);
+        Assert.Equal(0, connections[0].QueuedBytes);
+        return connections[0];
     }
 
     /// <summary>
