@@ -15,21 +15,28 @@ internal static class LoggingSetup
 {
     public static WebApplicationBuilder AddLogging(this WebApplicationBuilder builder)
     {
-        var configuration = new LoggerConfiguration()
-            .MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
-            .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection", LogEventLevel.Error)
-            .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext();
-
-        configuration = Console.IsOutputRedirected
-            ? configuration.WriteTo.Console(new RenderedCompactJsonFormatter())
-            : configuration.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
-
+        var configuration = builder.Configuration;
+        var console = Console.IsOutputRedirected;
         builder.Logging.ClearProviders();
-        // Registers this logger (not Log.Logger) as the ILoggerFactory, Serilog.ILogger and the request logs' DiagnosticContext.
-        builder.Services.AddSerilog(configuration.CreateLogger(), dispose: true);
+        // Registers this host's own logger (not Log.Logger) as the ILoggerFactory, Serilog.ILogger and the request
+        // logs' DiagnosticContext. Providers registered in DI (none here, a test's log capture) receive every event too.
+        builder.Services.AddSerilog((_, logger) =>
+        {
+            logger.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+                .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection", LogEventLevel.Error)
+                .ReadFrom.Configuration(configuration)
+                .Enrich.FromLogContext();
+            if (console)
+            {
+                logger.WriteTo.Console(new RenderedCompactJsonFormatter());
+            }
+            else
+            {
+                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+            }
+        }, preserveStaticLogger: true, writeToProviders: true);
         return builder;
     }
 
