@@ -8,13 +8,10 @@ namespace Realtime.Server.Live;
 /// someone else's notification id, a negative cursor) goes back to that client and gets at most a
 /// Debug line; a database outage is a Warning and a retry-later message; only our own failures are
 /// Errors with a stack trace. SignalR's dispatcher would log every one of them as an Error, so its
-/// category is silenced in <see cref="LiveSetup"/> and this filter logs instead.
+/// category is silenced in Operations' LoggingSetup and this filter logs instead.
 /// </summary>
 internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : IHubFilter
 {
-    /// <summary>The category SignalR logs every failed invocation under, at Error.</summary>
-    public const string DispatcherCategory = "Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher";
-
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         var method = invocationContext.HubMethodName;

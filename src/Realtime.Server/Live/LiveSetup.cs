@@ -23,8 +23,7 @@ internal static class LiveSetup
         services.AddSingleton<IStartupTask>(sp => sp.GetRequiredService<Sequencer>());
         services.AddHostedService(sp => sp.GetRequiredService<Sequencer>());
 
-        // HubErrorFilter logs failed invocations by whose fault they are; SignalR's own line is always an Error.
-        builder.Logging.AddFilter(HubErrorFilter.DispatcherCategory, LogLevel.None);
+        // HubErrorFilter logs failed invocations by whose fault they are (SignalR's own Error line is silenced in LoggingSetup).
         services.AddSignalR(hub =>
             {
                 hub.KeepAliveInterval = TimeSpan.FromSeconds(15);

@@ -26,6 +26,8 @@ internal static class LoggingSetup
                 .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
                 .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
                 .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection", LogEventLevel.Error)
+                // SignalR logs every failed hub invocation at Error, a client's mistake too: Live's HubErrorFilter logs them instead.
+                .MinimumLevel.Override("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogEventLevel.Fatal)
                 .ReadFrom.Configuration(configuration)
                 .Enrich.FromLogContext();
             if (console)
