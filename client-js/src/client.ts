@@ -1,6 +1,6 @@
 import { Emitter } from './emitter.js';
 import { RealtimeError } from './errors.js';
-import { defaultHubConnectionFactory, hubConnector } from './hub.js';
+import { defaultHubConnectionFactory, hubConnector, isServerUnavailable } from './hub.js';
 import type { HubConnectionFactory, HubProtocolName, HubTransportName } from './hub.js';
 import { Http, normalizeBaseUrl } from './http.js';
 import type { FetchLike, TokenFactory } from './http.js';
@@ -293,6 +293,7 @@ export class RealtimeClient {
         lastError = asError(error);
         this.logger.warn?.(`realtime: could not connect over ${transport}: ${lastError.message}`);
         this.emitter.emit('error', lastError);
+        if (isServerUnavailable(error)) break; // the server, not the transport: wait, then start over with the first
         continue;
       }
       running.connection = connection;

@@ -68,6 +68,17 @@ function signalRLogger(logger: Logger): ILogger {
   };
 }
 
+/**
+ * Whether the hub could not even negotiate because the server is down, starting or failing
+ * (not because a transport was refused on the way): then the other transports would fail the
+ * same way, or connect to a server that is still starting up, so the round ends there.
+ * A 404 (no hub there, or a proxy that does not route it) still lets the others be tried.
+ */
+export function isServerUnavailable(error: unknown): boolean {
+  const e = error as { errorType?: string; message?: string } | null;
+  return e?.errorType === 'FailedToNegotiateWithServerError' && !/Status code '404'/.test(e.message ?? '');
+}
+
 /** Whether the server refused the hub protocol in the handshake (it does not offer MessagePack). */
 export function isProtocolRefused(error: unknown): boolean {
   return error instanceof Error && /protocol/i.test(error.message) && /not supported|not available|unsupported/i.test(error.message);

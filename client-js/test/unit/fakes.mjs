@@ -35,6 +35,8 @@ export class FakeServer {
     this.attempts = [];    // { transport, token, afterId } per connect attempt that got as far as the server
     this.protocols = [];
     this.refusedProtocols = new Set();
+    /** A status code: the hub's negotiate fails with it (503 while starting, 404 when not routed). */
+    this.unavailable = null;
     const server = this;
     this.hubConnectionFactory = (options) => new FakeHub(server, options);
     this.EventSource = class extends FakeEventSource {
@@ -94,6 +96,12 @@ export class FakeHub {
 
   async start() {
     await tick();
+    if (this.server.unavailable) {
+      // What @microsoft/signalr throws when the negotiate request fails (server down or starting).
+      const error = new Error(`Failed to complete negotiation with the server: Error: Service Unavailable: Status code '${this.server.unavailable}'`);
+      error.errorType = 'FailedToNegotiateWithServerError';
+      throw error;
+    }
     if (this.server.refused(this.transport)) throw new Error(`${this.transport} refused`);
     if (this.server.refusedProtocols.has(this.options.protocol)) {
       throw new Error(`Server returned handshake error: The protocol '${this.options.protocol === 'msgpack' ? 'messagepack' : 'json'}' is not supported.`);

@@ -106,3 +106,32 @@ test('protocol msgpack is passed to the hub connection, and JSON is used once th
   assert.ok(warnings.some((w) => /does not offer the MessagePack/.test(w)), warnings.join('\n'));
   await fallback.stop();
 });
+
+test('When the hub cannot negotiate because the server is unavailable, the round ends without trying the fallbacks, and the next starts with WebSockets again', async () => {
+  const server = new FakeServer();
+  server.unavailable = 503;
+  const delays = [];
+  const client = clientFor(server, {
+    retryPolicy: { nextRetryDelayInMilliseconds: (ctx) => { delays.push(ctx.previousRetryCount); return 1; } },
+  });
+  const log = record(client);
+  const started = client.start();
+  await until(() => delays.length >= 2, { what: 'two rounds' });
+  assert.deepEqual(server.hubs.slice(0, 2).map((h) => h.transport), ['websockets', 'websockets'], 'no fallback while the server is unavailable');
+  assert.equal(server.sources.length, 0);
+  server.unavailable = null;
+  await started;
+  assert.equal(client.transport, 'websockets', 'back on the first transport, not a fallback that happened to work during start-up');
+  assert.ok(log.of('error').every((e) => /Status code '503'/.test(e.message)));
+  await client.stop();
+});
+
+test('A hub that answers 404 to the negotiate (not routed by a proxy) lets the SSE endpoint be tried', async () => {
+  const server = new FakeServer();
+  server.unavailable = 404;
+  const client = clientFor(server);
+  await client.start();
+  assert.equal(client.transport, 'sse');
+  assert.deepEqual(server.hubs.map((h) => h.transport), ['websockets', 'serversentevents', 'longpolling']);
+  await client.stop();
+});
