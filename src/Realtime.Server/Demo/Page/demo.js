@@ -81,8 +81,10 @@ async function signIn(userId, admin) {
   });
   client.on('error', (error) => console.warn('realtime:', error));
 
-  await loadPage(true);
+  // Live first, then the inbox: whatever is committed in between comes live or in the list (or
+  // both: items are keyed by id), never neither.
   await client.start();
+  await loadPage(true);
   updatePushButton();
   if (session.admin) refreshStats();
 }
