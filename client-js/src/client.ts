@@ -71,7 +71,9 @@ export interface ClientEvents {
 interface Running {
   stopped: boolean;
   connection: Connection | null;
-  wake: (() => void) | null;
+  /** Resolves when `stop()` is called, so that no wait (backoff, token, connect) holds the stop up. */
+  stopSignal: Promise<typeof STOPPED>;
+  signalStop: () => void;
   done: Promise<void>;
 }
 
@@ -167,7 +169,11 @@ export class RealtimeClient {
       resolveStarted = resolve;
       rejectStarted = reject;
     });
-    const running: Running = { stopped: false, connection: null, wake: null, done: Promise.resolve() };
+    let signalStop!: () => void;
+    const stopSignal = new Promise<typeof STOPPED>((resolve) => {
+      signalStop = () => resolve(STOPPED);
+    });
+    const running: Running = { stopped: false, connection: null, stopSignal, signalStop, done: Promise.resolve() };
     this.running = running;
     running.done = this.run(running, resolveStarted, rejectStarted);
     return started;
@@ -178,7 +184,7 @@ export class RealtimeClient {
     const running = this.running;
     if (!running) return;
     running.stopped = true;
-    running.wake?.();
+    running.signalStop();
     const connection = running.connection;
     running.connection = null;
     await connection?.close();
@@ -267,13 +273,14 @@ export class RealtimeClient {
       let connection: Connection;
       const attempt = { live: true };
       try {
-        const token = await this.options.accessTokenFactory();
+        const token = await orStopped(running, Promise.resolve(this.options.accessTokenFactory()));
+        if (token === STOPPED) break;
         if (typeof token !== 'string' || token === '') throw new RealtimeError('accessTokenFactory returned no token');
         this.subject ??= subjectOf(token);
-        const afterId = await this.resolveCursor();
-        if (running.stopped) break;
+        const afterId = await orStopped(running, this.resolveCursor());
+        if (afterId === STOPPED) break;
         this.logger.debug?.(`realtime: connecting over ${transport}, resuming after ${afterId}`);
-        connection = await this.connectors.get(transport)!(token, afterId, {
+        const opening = this.connectors.get(transport)!(token, afterId, {
           // Messages of a connection that ended (or of one the client closed) are ignored.
           message: (type, payload) => {
             if (attempt.live && !running.stopped) this.dispatch(type, payload);
@@ -283,11 +290,14 @@ export class RealtimeClient {
             closed(error);
           },
         });
-        if (running.stopped) {
+        const opened = await orStopped(running, opening);
+        if (opened === STOPPED) {
+          // Stopped while connecting: close that connection whenever it opens, without waiting for it.
           attempt.live = false;
-          await connection.close();
+          opening.then((c) => c.close(), () => {});
           break;
         }
+        connection = opened;
       } catch (error) {
         attempt.live = false;
         lastError = asError(error);
@@ -299,7 +309,8 @@ export class RealtimeClient {
       running.connection = connection;
       this.setState('connected', transport);
       onConnected();
-      const error = await Promise.race([ended, this.untilStopped(running)]);
+      const result = await orStopped(running, ended);
+      const error = result === STOPPED ? new RealtimeError('stopped') : result;
       attempt.live = false;
       running.connection = null;
       if (running.stopped) {
@@ -405,27 +416,21 @@ export class RealtimeClient {
     this.emitter.emit('stateChanged', change);
   }
 
-  private sleep(running: Running, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        running.wake = null;
-        resolve();
-      }
-      running.wake = done;
+  private async sleep(running: Running, ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const elapsed = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
     });
+    await Promise.race([elapsed, running.stopSignal]);
+    clearTimeout(timer);
   }
+}
 
-  private untilStopped(running: Running): Promise<Error> {
-    return new Promise((resolve) => {
-      if (running.stopped) {
-        resolve(new RealtimeError('stopped'));
-        return;
-      }
-      running.wake = () => resolve(new RealtimeError('stopped'));
-    });
-  }
+const STOPPED: unique symbol = Symbol('stopped');
+
+/** `promise`'s value, or STOPPED as soon as the client is stopped (the promise is left to settle by itself). */
+function orStopped<T>(running: Running, promise: Promise<T>): Promise<T | typeof STOPPED> {
+  return Promise.race([promise, running.stopSignal]);
 }
 
 /** The `sub` claim of a JWT (not verified: only to name the storage key), or null. */

@@ -17,13 +17,14 @@ after(async () => {
   await server?.dispose();
 });
 
-const SHORT_LIFETIME_S = 3;
+// Long enough that the first connect (after a cold REST call) happens well before it expires.
+const SHORT_LIFETIME_S = 6;
 
 for (const transport of ['websockets', 'sse']) {
   test(`Over ${transport}, a token that expires mid-connection is replaced through accessTokenFactory and nothing is lost`, { timeout: 60_000 }, async () => {
     const user = newUser(`expiry-${transport}`);
     // As an app would: a cached token while it is still valid, a new one once it has expired.
-    // The first token lives 3 s, the renewed one an hour; the renewal waits for the test.
+    // The first token lives 6 s, the renewed one an hour; the renewal waits for the test.
     const issued = [];
     let current = null;
     const hold = deferred();

@@ -196,3 +196,33 @@ test('Server events become unreadCount, read and deleted events, and a throwing 
   assert.equal(log.of('error')[0].message, 'app bug');
   await client.stop();
 });
+
+test('stop does not wait for a token factory or a connection attempt that hangs, and a connection that opens afterwards is closed', async () => {
+  const server = new FakeServer();
+  const never = createClient({ url: 'http://realtime.test', accessTokenFactory: () => new Promise(() => {}), hubConnectionFactory: server.hubConnectionFactory, since: 0 });
+  const pending = never.start();
+  await until(() => never.state === 'connecting');
+  await never.stop();
+  await assert.rejects(pending, /stopped before connecting/);
+  assert.equal(never.state, 'disconnected');
+
+  let release;
+  const slow = clientFor(server, {
+    transports: ['websockets'],
+    hubConnectionFactory: (options) => {
+      const hub = server.hubConnectionFactory(options);
+      const start = hub.start.bind(hub);
+      hub.start = () => new Promise((resolve) => { release = () => resolve(start()); });
+      return hub;
+    },
+  });
+  const starting = slow.start();
+  await until(() => release, { what: 'the hub start to begin' });
+  await slow.stop();
+  await assert.rejects(starting, /stopped before connecting/);
+  release();
+  // The attempt goes on (start, Resume), then the client closes the connection it no longer wants.
+  await until(() => server.hubs[0].invocations.length === 1, { what: 'the late Resume' });
+  await until(() => !server.hubs[0].isOpen, { what: 'the late connection closed' });
+  assert.equal(slow.state, 'disconnected');
+});
