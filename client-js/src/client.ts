@@ -251,6 +251,7 @@ export class RealtimeClient {
       this.logger.debug?.(`realtime: next attempt in ${delay} ms`);
       await this.sleep(running, delay);
     }
+    if (this.running === running) this.running = null; // given up: start() may be called again
     this.setState('disconnected', null, running.stopped ? undefined : lastError);
     if (!everConnected) {
       rejectStarted(running.stopped ? new RealtimeError('stopped before connecting') : lastError);

@@ -159,6 +159,10 @@ test('When the retry policy gives up, start rejects with the last error and the 
   assert.equal(client.state, 'disconnected');
   assert.equal(server.hubs.length, 2, 'the first attempt and one retry');
   assert.equal(log.states().at(-1), 'disconnected');
+  server.refuse.clear();
+  await client.start();
+  assert.equal(client.state, 'connected', 'start works again after the policy gave up');
+  await client.stop();
 });
 
 test('stop during a backoff wait ends at once and start can be called again', async () => {
