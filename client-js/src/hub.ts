@@ -61,8 +61,7 @@ async function messagePackProtocol(): Promise<IHubProtocol> {
 function signalRLogger(logger: Logger): ILogger {
   return {
     log(level: LogLevel, message: string) {
-      if (level >= LogLevel.Error) logger.warn?.(`[signalr] ${message}`);
-      else if (level >= LogLevel.Warning) logger.warn?.(`[signalr] ${message}`);
+      if (level >= LogLevel.Warning) logger.warn?.(`[signalr] ${message}`);
       else if (level >= LogLevel.Information) logger.debug?.(`[signalr] ${message}`);
     },
   };
