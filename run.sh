@@ -90,6 +90,9 @@ fi
 export Auth__Issuer="${Auth__Issuer:-realtime-dev}"
 export Auth__Audience="${Auth__Audience:-realtime}"
 
+# The demo inbox page at / and its dev-token endpoint (never turn this on in production).
+export Realtime__DemoPage="${Realtime__DemoPage:-true}"
+
 [[ -n ${ConnectionStrings__Redis:-} ]] ||
   log "ConnectionStrings__Redis not set: single node, in-process bus"
 
@@ -134,6 +137,13 @@ Read alice's inbox:
 curl -i $base/api/notifications -H "Authorization: Bearer $user_token"
 
 EOF
+if [[ $Realtime__DemoPage == true ]]; then
+  cat <<EOF
+Demo inbox page (built on the JS SDK in client-js/): open $base/ and sign in as alice
+(tick "admin" for the broadcast form, presence and stats); the curl above shows up there live.
+
+EOF
+fi
 
 # ----------------------------------------------------------------- Server ---
 # Not exec'd: the EXIT trap stops PostgreSQL once the server exits (Ctrl-C).

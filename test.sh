@@ -105,6 +105,10 @@ command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx) # th
 if { [[ -f client-js/package.json ]] || [[ -f tests/e2e-js/package.json ]]; } && ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi
+# The SDK's browser test drives Debian's chromium (playwright-core cannot download a browser here).
+if [[ -f client-js/package.json ]] && [[ ! -x ${CHROMIUM_PATH:-/usr/bin/chromium} ]]; then
+  apt_install chromium
+fi
 
 # PostgreSQL refuses to run as root: use the `postgres` user then.
 as_postgres() {

@@ -1,6 +1,7 @@
 using Realtime.Server.Auth;
 using Realtime.Server.Broadcasts;
 using Realtime.Server.Bus;
+using Realtime.Server.Demo;
 using Realtime.Server.Live;
 using Realtime.Server.Notifications;
 using Realtime.Server.Operations;
@@ -16,6 +17,7 @@ builder.AddBus();
 builder.AddLive();
 builder.AddPresence();
 builder.AddNotifications();
+builder.AddDemo();
 
 var app = builder.Build();
 
@@ -30,6 +32,7 @@ app.MapNotificationsApi();
 app.MapBroadcastsApi();
 app.MapPresenceApi();
 app.MapLive();
+app.MapDemo();
 
 app.Run();
 

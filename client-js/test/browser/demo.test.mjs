@@ -1,0 +1,233 @@
+// The demo page in a real browser (Debian's chromium, headless, driven by playwright-core):
+// sign in, receive a notification sent over HTTP, mark it read in one tab and watch the other
+// tab's badge follow; enable push (the subscribe request the page makes); sw.js showing a push.
+// Keeps a screenshot: client-js/test-results/demo.png.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../server.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results');
+const STEP_TIMEOUT = 15_000;
+
+let server;
+let context;
+let userDataDir;
+const pageErrors = [];
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (./test.sh installs it)`);
+  process.env.Realtime__DemoPage = 'true';
+  server = await startServer();
+  userDataDir = mkdtempSync(path.join(os.tmpdir(), 'realtime-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1100, height: 900 },
+    timeout: 30_000,
+  });
+  context.setDefaultTimeout(STEP_TIMEOUT);
+}, { timeout: 60_000 });
+
+after(async () => {
+  await context?.close().catch(() => {});
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await server?.dispose();
+  delete process.env.Realtime__DemoPage;
+});
+
+async function openTab(query = '') {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${server.url}/${query}`);
+  return page;
+}
+
+async function signIn(page, user, { admin = false } = {}) {
+  await page.fill('#user', user);
+  if (admin) await page.check('#admin');
+  await page.click('#sign-in');
+  await page.waitForSelector('#state[data-state="connected"]');
+}
+
+const badge = (page) => page.$eval('#badge', (b) => (b.hidden ? '0' : b.textContent));
+
+async function waitForBadge(page, value) {
+  await page.waitForFunction((v) => {
+    const b = document.getElementById('badge');
+    return (b.hidden ? '0' : b.textContent) === v;
+  }, value);
+}
+
+test('The demo page receives a notification sent over HTTP, and marking it read in one tab updates the other tab\'s badge', { timeout: 90_000 }, async () => {
+  const user = `demo-${Date.now().toString(36)}`;
+  const first = await openTab();
+  assert.equal(await first.title(), 'Realtime demo');
+  await signIn(first, user, { admin: true });
+  assert.match(await first.textContent('#state'), /connected · websockets/);
+  const second = await openTab(`?user=${encodeURIComponent(user)}`);
+  await second.waitForSelector('#state[data-state="connected"]');
+  assert.equal(await badge(first), '0');
+
+  const [sent] = await server.send({ userId: user, title: 'Your order shipped', body: 'Order #123 is on its way', category: 'order.shipped', priority: 'high', link: 'https://shop.example/orders/123' });
+  await first.waitForSelector(`#inbox li[data-id="${sent.id}"].unread`);
+  await second.waitForSelector(`#inbox li[data-id="${sent.id}"].unread`);
+  assert.match(await first.textContent(`#inbox li[data-id="${sent.id}"] .title`), /Your order shipped/);
+  await waitForBadge(first, '1');
+  await waitForBadge(second, '1');
+
+  const more = await server.send({ userId: user, title: 'Payment received', body: 'Thank you!', category: 'billing' });
+  await server.broadcast({ title: 'Maintenance tonight', body: '22:00–23:00 UTC', priority: 'normal' });
+  await first.waitForSelector(`#inbox li[data-id="${more[0].id}"]`);
+  await waitForBadge(first, '3');
+  await waitForBadge(second, '3');
+
+  await first.click(`#inbox li[data-id="${sent.id}"] button.mark-read`);
+  await first.waitForSelector(`#inbox li[data-id="${sent.id}"].read`);
+  await waitForBadge(first, '2');
+  await waitForBadge(second, '2');
+  await second.waitForSelector(`#inbox li[data-id="${sent.id}"].read`);
+
+  // The admin panel: stats of this node, presence of the user (two tabs).
+  await first.click('#stats-refresh');
+  await first.waitForFunction(() => /users online/.test(document.getElementById('stats').textContent));
+  await first.fill('#presence-user', user);
+  await first.click('#presence-form button[type=submit]');
+  await first.waitForFunction(() => document.querySelectorAll('#presence table tr').length >= 3);
+
+  mkdirSync(resultsDir, { recursive: true });
+  await first.screenshot({ path: path.join(resultsDir, 'demo.png'), fullPage: true });
+
+  await second.click('#mark-all-read');
+  await waitForBadge(first, '0');
+  await waitForBadge(second, '0');
+  assert.deepEqual(pageErrors, [], 'no uncaught errors on the page');
+  await second.close();
+  await first.close();
+});
+
+test('Enable push fetches the VAPID key, subscribes with it, and posts the subscription with the user\'s token', { timeout: 60_000 }, async () => {
+  // Chromium's push service is unreachable here: PushManager.subscribe is replaced by a fake that
+  // records its options, and the push endpoints are intercepted (they are checked, not served).
+  const publicKey = 'BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U';
+  const requests = [];
+  await context.route('**/api/push/**', async (route) => {
+    const request = route.request();
+    requests.push({ method: request.method(), url: request.url(), authorization: await request.headerValue('authorization'), body: request.postData() });
+    if (request.url().endsWith('/api/push/vapid-public-key')) {
+      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ publicKey }) });
+    } else {
+      await route.fulfill({ status: request.method() === 'POST' ? 201 : 204 });
+    }
+  });
+  await context.grantPermissions(['notifications'], { origin: server.url });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.addInitScript(() => {
+    let current = null;
+    window.__subscribeCalls = [];
+    PushManager.prototype.subscribe = async function subscribe(options) {
+      const key = new Uint8Array(options.applicationServerKey);
+      window.__subscribeCalls.push({ userVisibleOnly: options.userVisibleOnly, key: Array.from(key) });
+      const json = { endpoint: 'https://push.example/send/demo-endpoint', expirationTime: null, keys: { p256dh: 'BPfake', auth: 'fakeauth' } };
+      current = {
+        endpoint: json.endpoint,
+        options: { applicationServerKey: key.buffer },
+        toJSON: () => json,
+        unsubscribe: async () => { current = null; return true; },
+      };
+      return current;
+    };
+    PushManager.prototype.getSubscription = async function getSubscription() {
+      return current;
+    };
+  });
+  await page.goto(`${server.url}/`);
+  const user = `push-${Date.now().toString(36)}`;
+  await signIn(page, user);
+  await page.click('#enable-push');
+  await page.waitForFunction(() => /Push on/.test(document.getElementById('push-status').textContent));
+  assert.equal(await page.textContent('#enable-push'), 'Disable push');
+
+  const calls = await page.evaluate(() => window.__subscribeCalls);
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].userVisibleOnly, true);
+  assert.deepEqual(calls[0].key, [...Buffer.from(publicKey, 'base64url')], 'applicationServerKey is the decoded VAPID key');
+  assert.deepEqual(requests.map((r) => `${r.method} ${new URL(r.url).pathname}`), ['GET /api/push/vapid-public-key', 'POST /api/push/subscriptions']);
+  const post = requests[1];
+  assert.match(post.authorization, /^Bearer ey/, 'the subscription is posted with the user\'s token');
+  assert.deepEqual(JSON.parse(post.body), { endpoint: 'https://push.example/send/demo-endpoint', expirationTime: null, keys: { p256dh: 'BPfake', auth: 'fakeauth' } });
+
+  await page.click('#enable-push');
+  await page.waitForFunction(() => /Push turned off/.test(document.getElementById('push-status').textContent));
+  const del = requests.at(-1);
+  assert.equal(del.method, 'DELETE');
+  assert.equal(new URL(del.url).searchParams.get('endpoint'), 'https://push.example/send/demo-endpoint');
+  await context.unroute('**/api/push/**');
+  await page.close();
+});
+
+test('sw.js shows a pushed notification with its title, body and tag (collapse key, else id)', { timeout: 60_000 }, async () => {
+  await context.grantPermissions(['notifications'], { origin: server.url });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/`);
+  const cdp = await context.newCDPSession(page);
+  const registrations = new Map();
+  cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations: list }) => {
+    for (const r of list) {
+      if (r.isDeleted) registrations.delete(r.scopeURL);
+      else registrations.set(r.scopeURL, r.registrationId);
+    }
+  });
+  await cdp.send('ServiceWorker.enable');
+  // A fresh registration (the push test may have registered /sw.js without the icon parameter).
+  await page.evaluate(async () => {
+    for (const old of await navigator.serviceWorker.getRegistrations()) await old.unregister();
+    const registration = await navigator.serviceWorker.register('/sw.js?icon=/demo/icon.svg', { scope: '/' });
+    const worker = registration.installing ?? registration.waiting ?? registration.active;
+    if (worker.state !== 'activated') {
+      await new Promise((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve()));
+    }
+  });
+  const scope = `${server.url}/`;
+  const deadline = Date.now() + STEP_TIMEOUT;
+  while (!registrations.has(scope) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(registrations.has(scope), `the service worker registration is known to DevTools: ${[...registrations.keys()]}`);
+  const registrationId = registrations.get(scope);
+
+  const push = async (notification) => {
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.url, registrationId, data: JSON.stringify(notification) });
+  };
+  const base = { userId: 'alice', category: 'order.shipped', data: null, priority: 'normal', broadcast: false, createdAt: new Date().toISOString(), expiresAt: null, readAt: null };
+  await push({ ...base, id: 101, title: 'Order shipped', body: 'On its way', link: 'https://shop.example/orders/1', collapseKey: 'order-1' });
+  await push({ ...base, id: 102, title: 'Order delivered', body: 'Enjoy', link: 'https://shop.example/orders/1', collapseKey: 'order-1' });
+  await push({ ...base, id: 103, title: 'Payment received', body: 'Thanks', link: null, collapseKey: null });
+
+  const shown = await page.evaluate(async (deadlineMs) => {
+    const registration = await navigator.serviceWorker.ready;
+    const end = Date.now() + deadlineMs;
+    for (;;) {
+      const list = await registration.getNotifications();
+      if (list.length >= 2 || Date.now() > end) {
+        return list.map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon, data: n.data }));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }, STEP_TIMEOUT);
+  const byTag = Object.fromEntries(shown.map((n) => [n.tag, n]));
+  assert.deepEqual(Object.keys(byTag).sort(), ['103', 'order-1'], `one notification per collapse key: ${JSON.stringify(shown)}`);
+  assert.equal(byTag['order-1'].title, 'Order delivered', 'the newer push with the same collapse key replaced the older');
+  assert.equal(byTag['order-1'].body, 'Enjoy');
+  assert.equal(byTag['order-1'].data.link, 'https://shop.example/orders/1');
+  assert.equal(byTag['103'].title, 'Payment received');
+  assert.equal(byTag['103'].icon, `${server.url}/demo/icon.svg`, 'the icon from the sw.js URL');
+  await cdp.detach();
+  await page.close();
+});
