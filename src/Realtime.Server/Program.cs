@@ -5,6 +5,7 @@ using Realtime.Server.Live;
 using Realtime.Server.Notifications;
 using Realtime.Server.Operations;
 using Realtime.Server.Presence;
+using Realtime.Server.Push;
 using Realtime.Server.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -16,6 +17,7 @@ builder.AddBus();
 builder.AddLive();
 builder.AddPresence();
 builder.AddNotifications();
+builder.AddPush();
 
 var app = builder.Build();
 
@@ -28,6 +30,7 @@ app.MapOperationsApi();
 app.MapNotificationsApi();
 app.MapBroadcastsApi();
 app.MapPresenceApi();
+app.MapPushApi();
 app.MapLive();
 
 app.Run();

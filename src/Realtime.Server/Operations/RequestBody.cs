@@ -15,9 +15,29 @@ internal static class RequestBody
     public static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context, int maxBytes, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
         where T : class
     {
+        var (bytes, problem) = await ReadBytesAsync(context, maxBytes, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+        try
+        {
+            var value = JsonSerializer.Deserialize(bytes, typeInfo);
+            return value is null ? (null, Invalid(WholeBodyField, "The body must be a JSON object.")) : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            var field = FieldFromPath(ex.Path);
+            return (null, Invalid(field, field == WholeBodyField ? "The body is not valid JSON." : $"{field} has the wrong type or is not valid JSON."));
+        }
+    }
+
+    /// <summary>The raw body within the size limit (413 beyond it); an empty body is a 400 naming <c>request</c>.</summary>
+    public static async Task<(byte[] Value, IResult? Problem)> ReadBytesAsync(HttpContext context, int maxBytes, CancellationToken cancellationToken)
+    {
         if (context.Request.ContentLength > maxBytes)
         {
-            return (null, TooLarge(maxBytes));
+            return ([], TooLarge(maxBytes));
         }
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false })
@@ -32,27 +52,14 @@ internal static class RequestBody
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, TooLarge(maxBytes));
+            return ([], TooLarge(maxBytes));
         }
         catch (RequestTooLargeException)
         {
-            return (null, TooLarge(maxBytes));
+            return ([], TooLarge(maxBytes));
         }
 
-        if (bytes.Length == 0)
-        {
-            return (null, Invalid(WholeBodyField, "A JSON body is required."));
-        }
-        try
-        {
-            var value = JsonSerializer.Deserialize(bytes, typeInfo);
-            return value is null ? (null, Invalid(WholeBodyField, "The body must be a JSON object.")) : (value, null);
-        }
-        catch (JsonException ex)
-        {
-            var field = FieldFromPath(ex.Path);
-            return (null, Invalid(field, field == WholeBodyField ? "The body is not valid JSON." : $"{field} has the wrong type or is not valid JSON."));
-        }
+        return bytes.Length == 0 ? ([], Invalid(WholeBodyField, "A JSON body is required.")) : (bytes, null);
     }
 
     /// <summary><c>$.userIds[2]</c> → <c>userIds</c>; <c>$</c> → <c>request</c>.</summary>
