@@ -42,13 +42,12 @@ internal static class SubscriptionRequest
             }
 
             string? endpoint = null;
-            if (!root.TryGetProperty("endpoint", out var endpointElement) || endpointElement.ValueKind != JsonValueKind.String)
+            if (!root.TryGetProperty("endpoint", out var endpointElement) || !TryGetText(endpointElement, out endpoint))
             {
-                Fail("endpoint", "endpoint is required: the push service URL of the subscription.");
+                Fail("endpoint", "endpoint is required: the push service URL of the subscription (valid Unicode text).");
             }
             else
             {
-                endpoint = endpointElement.GetString()!;
                 if (endpoint.Contains('\0'))
                 {
                     Fail("endpoint", "endpoint must not contain NUL characters.");
@@ -99,18 +98,36 @@ internal static class SubscriptionRequest
 
     private static string? ReadKey(JsonElement keys, string name, Action<string, string> fail)
     {
-        if (!keys.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
+        if (!keys.TryGetProperty(name, out var value) || !TryGetText(value, out var text))
         {
             fail("keys." + name, $"keys.{name} is required (a base64url string).");
             return null;
         }
-        var text = value.GetString()!;
         if (text.Length > MaxKeyTextLength)
         {
             fail("keys." + name, $"keys.{name} is too long.");
             return null;
         }
         return text;
+    }
+
+    /// <summary>A JSON string as .NET text; false for other kinds and for strings that are not valid Unicode (a lone surrogate escape).</summary>
+    private static bool TryGetText(JsonElement element, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text)
+    {
+        text = null;
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+        try
+        {
+            text = element.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Why this is not the base64url of an uncompressed P-256 point on the curve, or null.</summary>

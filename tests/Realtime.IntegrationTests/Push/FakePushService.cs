@@ -83,6 +83,7 @@ public sealed class FakePushService : IAsyncDisposable
     private readonly ConcurrentDictionary<string, FakeSubscriber> _subscribers = new();
     private readonly ConcurrentDictionary<string, Func<int, FakeAnswer>> _answers = new();
     private readonly ConcurrentDictionary<string, int> _counts = new();
+    private readonly ConcurrentDictionary<string, ECDsaSecurityKey> _vapidKeys = new(StringComparer.Ordinal);
     private readonly List<ReceivedPush> _received = [];
     private readonly Lock _lock = new();
     private WebApplication _app = null!;
@@ -241,14 +242,16 @@ public sealed class FakePushService : IAsyncDisposable
         {
             return (null, "k is not an uncompressed P-256 point");
         }
-        using var ecdsa = ECDsa.Create(new ECParameters
+        // One key object per public key, never disposed while the service runs: IdentityModel caches
+        // signature providers by the key's thumbprint, so a disposed ECDsa would be met again.
+        var signingKey = _vapidKeys.GetOrAdd(key, _ => new ECDsaSecurityKey(ECDsa.Create(new ECParameters
         {
             Curve = ECCurve.NamedCurves.nistP256,
             Q = new ECPoint { X = point[1..33], Y = point[33..65] },
-        });
+        })));
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
         {
-            IssuerSigningKey = new ECDsaSecurityKey(ecdsa),
+            IssuerSigningKey = signingKey,
             ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
             ValidAudience = origin,
             ValidateIssuer = false,
@@ -285,6 +288,10 @@ public sealed class FakePushService : IAsyncDisposable
             foreach (var subscriber in _subscribers.Values)
             {
                 subscriber.Dispose();
+            }
+            foreach (var key in _vapidKeys.Values)
+            {
+                key.ECDsa.Dispose();
             }
         }
     }

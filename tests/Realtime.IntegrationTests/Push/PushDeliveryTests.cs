@@ -37,8 +37,7 @@ public sealed class PushDeliveryTests(PushFixture fixture) : IClassFixture<PushF
         });
 
         var push = (await PushesAsync(subscriber, 1)).Single();
-        Assert.Null(push.DecryptError);
-        Assert.Null(push.VapidError);
+        Assert.True(push.DecryptError is null && push.VapidError is null, push.ToString());
         Assert.Equal(201, push.AnsweredStatus);
         Assert.Equal("aes128gcm", push.Headers["Content-Encoding"]);
         Assert.Equal("high", push.Headers["Urgency"]);
