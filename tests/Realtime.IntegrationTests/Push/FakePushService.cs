@@ -88,6 +88,7 @@ public sealed class FakePushService : IAsyncDisposable
     private readonly Lock _lock = new();
     private WebApplication _app = null!;
     private int _subscriberCounter;
+    private int _held;
 
     public string BaseAddress { get; private set; } = null!;
 
@@ -95,6 +96,9 @@ public sealed class FakePushService : IAsyncDisposable
     public string? ExpectedVapidKey { get; set; }
 
     public string? ExpectedSubject { get; set; }
+
+    /// <summary>Requests being held (not answered yet) right now.</summary>
+    public int Held => Volatile.Read(ref _held);
 
     public IReadOnlyList<ReceivedPush> Received
     {
@@ -187,6 +191,7 @@ public sealed class FakePushService : IAsyncDisposable
         var answer = _answers.TryGetValue(id, out var script) ? script(attempt) : FakeAnswer.Created;
         if (answer.HoldUntil is { } hold)
         {
+            Interlocked.Increment(ref _held);
             try
             {
                 await hold.WaitAsync(context.RequestAborted);
@@ -194,6 +199,10 @@ public sealed class FakePushService : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 return; // the sender is gone: never answered
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _held);
             }
         }
         if (context.RequestAborted.IsCancellationRequested)
