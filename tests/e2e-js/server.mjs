@@ -2,6 +2,7 @@
 // PostgreSQL database, single node (no Redis), and mints the HS256 tokens it accepts.
 //
 //   const server = await startServer();   // creates database e2e_<random>, starts, waits for ready
+//   const server = await startServer({ env: { Push__AllowInsecureEndpoints: 'true' } }); // extra variables
 //   await server.stop();                  // SIGTERM, waits for the exit
 //   await server.start();                 // again, same port and database
 //   await server.dispose();               // stops and drops the database
@@ -102,11 +103,12 @@ export function mintToken(signingKey, claims) {
 }
 
 class RealtimeServer {
-  constructor({ port, database, connectionString, signingKey }) {
+  constructor({ port, database, connectionString, signingKey, env = {} }) {
     this.port = port;
     this.database = database;
     this.connectionString = connectionString;
     this.signingKey = signingKey;
+    this.extraEnv = env;
     this.url = `http://127.0.0.1:${port}`;
     this.process = null;
     this.log = [];
@@ -129,6 +131,7 @@ class RealtimeServer {
       Auth__Issuer: 'e2e',
       Auth__Audience: 'realtime',
       RateLimits__SendsPerSecond: '0',
+      ...this.extraEnv,
     };
     delete env.ConnectionStrings__Redis; // single node, in-process bus
     delete env.Auth__Authority;
@@ -245,7 +248,7 @@ class RealtimeServer {
 }
 
 /** Creates a fresh database e2e_<random>, starts the server on a free port and waits until it is ready. */
-export async function startServer() {
+export async function startServer({ env } = {}) {
   const admin = adminConnection();
   const database = `e2e_${randomText(12).toLowerCase()}`;
   await psql(admin, `CREATE DATABASE "${database}"`);
@@ -254,6 +257,7 @@ export async function startServer() {
     database,
     connectionString: withDatabase(admin.text, database),
     signingKey: randomText(48),
+    env,
   });
   try {
     await server.start();
