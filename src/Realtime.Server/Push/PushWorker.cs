@@ -149,6 +149,11 @@ internal sealed class PushWorker : BackgroundService
     private async Task<PushOutcome?> AttemptAsync(ClaimedJob job, CancellationToken stoppingToken)
     {
         var now = Now();
+        var ttl = (int)Math.Min(Math.Ceiling((job.ExpiresAt - now).TotalSeconds), _options.MaxTtlSeconds);
+        if (ttl <= 0)
+        {
+            return PushOutcome.Expire("the notification expired before its push went out");
+        }
         if (job.FoundId is null)
         {
             return PushOutcome.Cancel("the notification was deleted before its push went out");
@@ -160,11 +165,6 @@ internal sealed class PushWorker : BackgroundService
         if (job.Endpoint is null || job.SubscriptionUserId != job.UserId)
         {
             return PushOutcome.Cancel("the subscription was removed (or moved to another user)");
-        }
-        var ttl = (int)Math.Min(Math.Ceiling((job.ExpiresAt - now).TotalSeconds), _options.MaxTtlSeconds);
-        if (ttl <= 0)
-        {
-            return PushOutcome.Expire("the notification expired before its push went out");
         }
         if (_guard.CheckEndpoint(job.Endpoint) is { } refused)
         {

@@ -89,6 +89,7 @@ public sealed class FakePushService : IAsyncDisposable
     private WebApplication _app = null!;
     private int _subscriberCounter;
     private int _held;
+    private bool _inspect = true;
 
     public string BaseAddress { get; private set; } = null!;
 
@@ -111,9 +112,10 @@ public sealed class FakePushService : IAsyncDisposable
         }
     }
 
-    public static async Task<FakePushService> StartAsync()
+    /// <summary>Starts the service; with <paramref name="inspect"/> false it only records and answers (a sink for throughput).</summary>
+    public static async Task<FakePushService> StartAsync(bool inspect = true)
     {
-        var service = new FakePushService();
+        var service = new FakePushService { _inspect = inspect };
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -150,7 +152,11 @@ public sealed class FakePushService : IAsyncDisposable
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
 
         string? plaintext = null, decryptError = null;
-        if (_subscribers.TryGetValue(id, out var subscriber))
+        if (!_inspect)
+        {
+            decryptError = "not inspected";
+        }
+        else if (_subscribers.TryGetValue(id, out var subscriber))
         {
             try
             {
@@ -170,7 +176,7 @@ public sealed class FakePushService : IAsyncDisposable
             decryptError = "unknown subscriber";
         }
         var origin = $"{context.Request.Scheme}://{context.Request.Host}";
-        var (vapid, vapidError) = await CheckVapidAsync(headers.GetValueOrDefault("Authorization"), origin);
+        var (vapid, vapidError) = _inspect ? await CheckVapidAsync(headers.GetValueOrDefault("Authorization"), origin) : (null, null);
 
         var received = new ReceivedPush
         {
