@@ -39,6 +39,6 @@ internal static partial class PushLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Push job {JobId} failed unexpectedly")]
     public static partial void JobCrashed(ILogger logger, long jobId, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Purged {Rows} finished push jobs")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Purged {Rows} finished push jobs and expired subscriptions")]
     public static partial void Purged(ILogger logger, int rows);
 }

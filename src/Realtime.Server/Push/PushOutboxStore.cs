@@ -134,6 +134,12 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         WHERE ctid IN (SELECT ctid FROM push_jobs WHERE state <> 'queued' AND updated_at < @Before LIMIT @Batch)
         """;
 
+    /// <summary>Subscriptions past the expirationTime their browser gave are never pushed to again.</summary>
+    private const string PurgeExpiredSubscriptions = """
+        DELETE FROM push_subscriptions
+        WHERE ctid IN (SELECT ctid FROM push_subscriptions WHERE expires_at < @Now LIMIT @Batch)
+        """;
+
     /// <summary>
     /// Plans the next settled notifications (committed at least <paramref name="settledBefore"/>),
     /// at most <paramref name="limit"/>. Returns null when another node is planning; otherwise the
@@ -205,10 +211,12 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition(Release, new { job.Id, job.Claims, Now = now }, cancellationToken: cancellationToken));
     }
 
-    public async Task<int> PurgeAsync(DateTime before, int batch, CancellationToken cancellationToken)
+    /// <summary>Deletes a batch of finished jobs older than <paramref name="before"/>, and a batch of expired subscriptions.</summary>
+    public async Task<int> PurgeAsync(DateTime now, DateTime before, int batch, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(PurgeFinished, new { Before = before, Batch = batch }, cancellationToken: cancellationToken));
+        var jobs = await connection.ExecuteAsync(new CommandDefinition(PurgeFinished, new { Before = before, Batch = batch }, cancellationToken: cancellationToken));
+        return jobs + await connection.ExecuteAsync(new CommandDefinition(PurgeExpiredSubscriptions, new { Now = now, Batch = batch }, cancellationToken: cancellationToken));
     }
 }
 

@@ -259,7 +259,8 @@ internal sealed class PushWorker : BackgroundService
     {
         try
         {
-            var purged = await _store.PurgeAsync(Now() - FinishedRetention, PurgeBatch, stoppingToken);
+            var now = Now();
+            var purged = await _store.PurgeAsync(now, now - FinishedRetention, PurgeBatch, stoppingToken);
             PushLog.Purged(_logger, purged);
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
