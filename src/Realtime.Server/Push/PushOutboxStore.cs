@@ -44,6 +44,9 @@ internal sealed class ClaimedJob
 /// </summary>
 internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
 {
+    /// <summary>Nodes' clocks agree to well within this (NTP); a notification stamped further ahead is planned at once.</summary>
+    private static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(5);
+
     /// <summary>Another node planning right now holds it: this node skips the round.</summary>
     private const string LockCursor = "SELECT last_id FROM push_planner WHERE id = 1 FOR UPDATE SKIP LOCKED";
 
@@ -156,7 +159,8 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         }
         var next = (await connection.QueryAsync<(long Id, DateTime CreatedAt)>(new CommandDefinition(ReadNext,
             new { After = after, Limit = limit }, transaction, cancellationToken: cancellationToken))).ToList();
-        var settled = next.TakeWhile(n => n.CreatedAt <= settledBefore).ToList();
+        // A time far ahead of this node's clock is another node's skewed clock: waiting for it would stall planning.
+        var settled = next.TakeWhile(n => n.CreatedAt <= settledBefore || n.CreatedAt > now + MaxClockSkew).ToList();
         DateTime? nextSettles = settled.Count < next.Count ? next[settled.Count].CreatedAt : null;
         if (settled.Count == 0)
         {

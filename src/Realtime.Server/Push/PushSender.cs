@@ -42,6 +42,7 @@ internal sealed class PushSender : IDisposable
             UseCookies = false,
             AutomaticDecompression = DecompressionMethods.None,
             MaxResponseHeadersLength = 64, // KiB
+            EnableMultipleHttp2Connections = true,
         };
         _http = new HttpClient(new VapidAudienceHandler(keys) { InnerHandler = handler }, disposeHandler: true)
         {
@@ -117,7 +118,7 @@ internal sealed class PushSender : IDisposable
     public void Dispose() => _http.Dispose();
 
     /// <summary>
-    /// Two repairs around the library: its VAPID <c>aud</c> is <c>scheme://host</c> without the
+    /// Asks for HTTP/2, and two repairs around the library: its VAPID <c>aud</c> is <c>scheme://host</c> without the
     /// port, but RFC 8292 §2 wants the origin of the push resource, so for an endpoint on a
     /// non-default port the token is made again with the full origin; and an error response's
     /// body (which the library reads whole) is cut to <see cref="MaxErrorBodyBytes"/>.
@@ -126,6 +127,9 @@ internal sealed class PushSender : IDisposable
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            // HTTP/2 where the push service offers it (ALPN): many pushes share one connection.
+            request.Version = HttpVersion.Version20;
+            request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
             if (request.RequestUri is { IsDefaultPort: false } uri && request.Headers.Authorization?.Scheme == "vapid")
             {
                 var origin = uri.GetLeftPart(UriPartial.Authority);

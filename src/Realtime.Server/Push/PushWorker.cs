@@ -135,8 +135,17 @@ internal sealed class PushWorker : BackgroundService
         }
         catch (Exception ex)
         {
+            // A job that breaks the worker (bad stored data, a bug) is recorded as failed, not
+            // handed back: it would be claimed and break again, forever.
             PushLog.JobCrashed(_logger, job.Id, ex);
-            await ReleaseQuietlyAsync(job);
+            try
+            {
+                await RecordAsync(job, new PushOutcome(PushJobState.Failed, null, $"internal error: {ex.GetType().Name}", Attempted: false));
+            }
+            catch (Exception)
+            {
+                await ReleaseQuietlyAsync(job);
+            }
         }
         finally
         {
