@@ -169,7 +169,7 @@ public sealed class PushDeliveryTests(PushFixture fixture) : IClassFixture<PushF
     public async Task APushThatStaysThrottledGivesUpWhenTheNotificationExpires()
     {
         var (user, subscriber) = await SubscribedUserAsync("always-throttled", _ => new FakeAnswer(429, RetryAfter: "1"));
-        var id = await Server.SendAsync(user, "Short-lived", new { ttlSeconds = 3 });
+        var id = await Server.SendAsync(user, "Short-lived", new { ttlSeconds = 5 });
         var job = await WaitForJobAsync(id, "expired", TimeSpan.FromSeconds(20));
         Assert.Equal(429, job.Status);
         Assert.Equal(job.Attempts, PushService.For(subscriber).Count);
@@ -255,11 +255,14 @@ public sealed class PushDeliveryTests(PushFixture fixture) : IClassFixture<PushF
     [Fact]
     public async Task ANotificationReadBeforeItsPushWentOutIsNotPushed()
     {
-        var (user, subscriber) = await SubscribedUserAsync("read-meanwhile", _ => new FakeAnswer(429, RetryAfter: "2"));
+        // The push service holds its first answer (a 429) until the notification is read elsewhere.
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (user, subscriber) = await SubscribedUserAsync("read-meanwhile", n => n == 1 ? new FakeAnswer(429, RetryAfter: "1", HoldUntil: answered.Task) : FakeAnswer.Created);
         var id = await Server.SendAsync(user, "Read on another device");
-        await PushesAsync(subscriber, 1);
+        await ArrivedAsync(subscriber);
         using var inbox = new InboxClient(Server, user);
         Assert.Equal(HttpStatusCode.NoContent, (await inbox.MarkReadAsync(id)).StatusCode);
+        answered.SetResult();
 
         var job = await WaitForJobAsync(id, "cancelled");
         Assert.Contains("read", job.LastError);
@@ -269,11 +272,13 @@ public sealed class PushDeliveryTests(PushFixture fixture) : IClassFixture<PushF
     [Fact]
     public async Task ANotificationDeletedBeforeItsPushWentOutIsNotPushed()
     {
-        var (user, subscriber) = await SubscribedUserAsync("deleted-meanwhile", _ => new FakeAnswer(503));
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (user, subscriber) = await SubscribedUserAsync("deleted-meanwhile", n => n == 1 ? new FakeAnswer(503, HoldUntil: answered.Task) : FakeAnswer.Created);
         var id = await Server.SendAsync(user, "Deleted on another device");
-        await PushesAsync(subscriber, 1);
+        await ArrivedAsync(subscriber);
         using var client = Server.CreateApiClient(Server.Tokens.User(user));
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/notifications/{id}")).StatusCode);
+        answered.SetResult();
 
         var job = await WaitForJobAsync(id, "cancelled");
         Assert.Contains("deleted", job.LastError);
@@ -323,6 +328,9 @@ public sealed class PushDeliveryTests(PushFixture fixture) : IClassFixture<PushF
     private Task<IReadOnlyList<ReceivedPush>> PushesAsync(FakeSubscriber subscriber, int count) =>
         WaitUntilAsync(() => Task.FromResult(PushService.For(subscriber)), r => r.Count >= count && r.Take(count).All(p => p.AnsweredStatus is not null),
             Patience, $"{count} answered pushes to {subscriber.Id}", r => string.Join("; ", r));
+
+    private Task ArrivedAsync(FakeSubscriber subscriber) =>
+        WaitUntilAsync(() => Task.FromResult(PushService.For(subscriber)), r => r.Count >= 1, Patience, $"a push request to {subscriber.Id}", r => string.Join("; ", r));
 
     private async Task<PushApiClient.JobRow> WaitForJobAsync(long notificationId, string state, TimeSpan? timeout = null) =>
         (await WaitUntilAsync(() => PushApiClient.JobsAsync(fixture.Database, notificationId), jobs => jobs.Count == 1 && jobs[0].State == state,

@@ -56,6 +56,7 @@ public sealed class PushThroughputTests(ITestOutputHelper output) : IAsyncLifeti
         }
 
         using var service = _server.CreateApiClient(_server.Tokens.Service());
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var response = await service.PostAsJsonAsync("/api/notifications", new { userIds = users, title = "Flash sale", body = "Everything must go" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
@@ -63,6 +64,7 @@ public sealed class PushThroughputTests(ITestOutputHelper output) : IAsyncLifeti
 
         await WaitUntilAsync(SentCountAsync, n => n == Recipients, TimeSpan.FromSeconds(60), $"{Recipients} pushes sent", n => $"{n} sent");
         var done = clock.Elapsed;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var (first, last) = await SentWindowAsync();
         Assert.Equal(Recipients, _sink.Received.Count);
         Assert.Equal(Recipients, _sink.Received.Select(r => r.SubscriberId).Distinct().Count());
@@ -70,7 +72,8 @@ public sealed class PushThroughputTests(ITestOutputHelper output) : IAsyncLifeti
         var sending = last - first;
         output.WriteLine($"{Recipients} pushes: send answered after {committed.TotalMilliseconds:0} ms, all sent after {done.TotalMilliseconds:0} ms " +
             $"(includes the 200 ms planning delay); first to last push {sending.TotalMilliseconds:0} ms = {Recipients / Math.Max(sending.TotalSeconds, 0.001):0} pushes/s " +
-            $"(defaults: 64 in flight, 16 per host; one loopback host)");
+            $"(defaults: 64 in flight, 16 per host; one loopback host); CPU of the whole test process (node, sink, test) {cpu.TotalMilliseconds:0} ms " +
+            $"= {cpu.TotalMilliseconds / Recipients:0.00} ms per push; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
     }
 
     private async Task<long> SentCountAsync()
