@@ -33,8 +33,8 @@ internal static partial class PushLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Push job {JobId} refused: {Reason}")]
     public static partial void EndpointRefused(ILogger logger, long jobId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the outcome of push job {JobId} failed; retrying")]
-    public static partial void RecordFailed(ILogger logger, long jobId, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the outcomes of {Count} push jobs (first {JobId}) failed; retrying")]
+    public static partial void RecordFailed(ILogger logger, long jobId, int count, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Push job {JobId} failed unexpectedly")]
     public static partial void JobCrashed(ILogger logger, long jobId, Exception exception);

@@ -107,23 +107,39 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         LEFT JOIN notifications n ON n.id = c.notification_id
         """;
 
-    /// <summary>The outcome, and what it says about the subscription, in one statement (one short transaction).</summary>
+    /// <summary>
+    /// Outcomes of several jobs and what they say about their subscriptions, in one statement (one
+    /// short transaction). A job is only written by the claim it belongs to; each subscription is
+    /// touched once (deleted when gone, else its last success and/or failure time).
+    /// </summary>
     private const string Record = """
-        WITH job AS (
-            UPDATE push_jobs SET
-                state = @State, status = COALESCE(@Status, status), last_error = @Error,
-                attempts = attempts + @Attempted, reduced = @Reduced,
-                due_at = COALESCE(@RetryAt, due_at), claimed_by = NULL, updated_at = @Now,
-                sent_at = CASE WHEN @State = 'sent' THEN @Now ELSE sent_at END
-            WHERE id = @Id AND claims = @Claims
-            RETURNING id),
-        succeeded AS (
-            UPDATE push_subscriptions SET last_success_at = @Now WHERE id = @SubscriptionId AND @State = 'sent' RETURNING id),
-        failed AS (
-            UPDATE push_subscriptions SET last_failure_at = @Now
-            WHERE id = @SubscriptionId AND @Attempted = 1 AND @State <> 'sent' AND @State <> 'gone' RETURNING id),
+        WITH r AS (
+            SELECT * FROM unnest(@Ids::bigint[], @Claims::int[], @SubscriptionIds::bigint[], @States::text[], @Statuses::int[],
+                                 @Errors::text[], @Attempted::int[], @RetryAts::timestamptz[], @Reduced::boolean[])
+                AS r(id, claims, subscription_id, state, status, error, attempted, retry_at, reduced)),
+        job AS (
+            UPDATE push_jobs j SET
+                state = r.state, status = COALESCE(r.status, j.status), last_error = r.error,
+                attempts = j.attempts + r.attempted, reduced = r.reduced,
+                due_at = COALESCE(r.retry_at, j.due_at), claimed_by = NULL, updated_at = @Now,
+                sent_at = CASE WHEN r.state = 'sent' THEN @Now ELSE j.sent_at END
+            FROM r WHERE j.id = r.id AND j.claims = r.claims
+            RETURNING j.id),
+        subs AS (
+            SELECT subscription_id,
+                   bool_or(state = 'gone') AS gone,
+                   bool_or(state = 'sent') AS succeeded,
+                   bool_or(attempted = 1 AND state NOT IN ('sent', 'gone')) AS failed
+            FROM r GROUP BY subscription_id),
+        touched AS (
+            UPDATE push_subscriptions s SET
+                last_success_at = CASE WHEN subs.succeeded THEN @Now ELSE s.last_success_at END,
+                last_failure_at = CASE WHEN subs.failed THEN @Now ELSE s.last_failure_at END
+            FROM subs WHERE s.id = subs.subscription_id AND NOT subs.gone AND (subs.succeeded OR subs.failed)
+            RETURNING 1),
         gone AS (
-            DELETE FROM push_subscriptions WHERE id = @SubscriptionId AND @State = 'gone' RETURNING id)
+            DELETE FROM push_subscriptions s USING subs WHERE s.id = subs.subscription_id AND subs.gone
+            RETURNING 1)
         SELECT count(*) FROM job
         """;
 
@@ -190,23 +206,24 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         return jobs.ToList();
     }
 
-    /// <summary>Records the outcome; false when the claim was lost meanwhile (its lease ended and another node took the job).</summary>
-    public async Task<bool> RecordAsync(ClaimedJob job, PushOutcome outcome, DateTime now, CancellationToken cancellationToken)
+    /// <summary>Records the outcomes; returns how many jobs were still held by their claims (the others' leases had ended).</summary>
+    public async Task<long> RecordAsync(IReadOnlyList<(ClaimedJob Job, PushOutcome Outcome)> results, DateTime now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(Record, new
         {
-            job.Id,
-            job.Claims,
-            job.SubscriptionId,
-            outcome.State,
-            outcome.Status,
-            outcome.Error,
-            Attempted = outcome.Attempted ? 1 : 0,
-            outcome.RetryAt,
-            Reduced = outcome.Reduced || job.Reduced,
+            Ids = results.Select(r => r.Job.Id).ToArray(),
+            Claims = results.Select(r => r.Job.Claims).ToArray(),
+            SubscriptionIds = results.Select(r => r.Job.SubscriptionId).ToArray(),
+            States = results.Select(r => r.Outcome.State).ToArray(),
+            Statuses = results.Select(r => r.Outcome.Status).ToArray(),
+            Errors = results.Select(r => r.Outcome.Error).ToArray(),
+            Attempted = results.Select(r => r.Outcome.Attempted ? 1 : 0).ToArray(),
+            // DateTimeOffset: an array of DateTime? mixing nulls and UTC values cannot be sent as timestamptz[].
+            RetryAts = results.Select(r => r.Outcome.RetryAt is { } at ? new DateTimeOffset(at) : (DateTimeOffset?)null).ToArray(),
+            Reduced = results.Select(r => r.Outcome.Reduced || r.Job.Reduced).ToArray(),
             Now = now,
-        }, cancellationToken: cancellationToken)) > 0;
+        }, cancellationToken: cancellationToken));
     }
 
     public async Task ReleaseAsync(ClaimedJob job, DateTime now, CancellationToken cancellationToken)

@@ -28,7 +28,11 @@ internal sealed class PushWorker : BackgroundService
 
     private static readonly TimeSpan RecordRetryDelay = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>Outcomes recorded per statement: answers that arrive together share one short transaction.</summary>
+    private const int MaxRecordBatch = 500;
+
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<PendingResult> _results = Channel.CreateUnbounded<PendingResult>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _hosts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, bool> _running = new();
     private readonly SemaphoreSlim _slots;
@@ -60,6 +64,7 @@ internal sealed class PushWorker : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var recorder = Task.Run(RecordLoopAsync, CancellationToken.None);
         try
         {
             await _gate.WhenOpen.WaitAsync(stoppingToken);
@@ -83,8 +88,10 @@ internal sealed class PushWorker : BackgroundService
         }
         finally
         {
-            // In-flight sends see the cancellation and hand their jobs back.
+            // In-flight sends see the cancellation and hand their jobs back; answers already in are recorded.
             await Task.WhenAll(_running.Keys).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+            _results.Writer.TryComplete();
+            await recorder.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
 
@@ -227,26 +234,56 @@ internal sealed class PushWorker : BackgroundService
         }
     }
 
-    /// <summary>Right after the answer, retried while PostgreSQL is unreachable (within the lease, so no other node sends it meanwhile).</summary>
+    /// <summary>Queues the outcome for the recorder and waits until it is written (the job's slot stays taken meanwhile).</summary>
     private async Task RecordAsync(ClaimedJob job, PushOutcome outcome)
     {
-        var deadline = _time.GetTimestamp();
-        while (true)
+        var pending = new PendingResult(job, outcome);
+        if (!_results.Writer.TryWrite(pending))
         {
-            try
+            throw new InvalidOperationException("The push worker has stopped.");
+        }
+        await pending.Recorded.Task;
+        PushLog.JobDone(_logger, job.Id, job.NotificationId, outcome.State, outcome.Status, job.Attempts + (outcome.Attempted ? 1 : 0));
+        if (outcome.State == PushJobState.Gone)
+        {
+            PushLog.SubscriptionGone(_logger, job.SubscriptionId, outcome.Status ?? 0);
+        }
+    }
+
+    /// <summary>
+    /// Writes outcomes right after they arrive, as many as are waiting in one statement; retried
+    /// while PostgreSQL is unreachable for up to a request timeout (within the lease, so no other
+    /// node sends those jobs meanwhile).
+    /// </summary>
+    private async Task RecordLoopAsync()
+    {
+        var batch = new List<PendingResult>(MaxRecordBatch);
+        while (await _results.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            batch.Clear();
+            while (batch.Count < MaxRecordBatch && _results.Reader.TryRead(out var next))
             {
-                await _store.RecordAsync(job, outcome, Now(), CancellationToken.None);
-                PushLog.JobDone(_logger, job.Id, job.NotificationId, outcome.State, outcome.Status, job.Attempts + (outcome.Attempted ? 1 : 0));
-                if (outcome.State == PushJobState.Gone)
-                {
-                    PushLog.SubscriptionGone(_logger, job.SubscriptionId, outcome.Status ?? 0);
-                }
-                return;
+                batch.Add(next);
             }
-            catch (Exception ex) when (_time.GetElapsedTime(deadline) < _options.RequestTimeout)
+            var started = _time.GetTimestamp();
+            while (true)
             {
-                PushLog.RecordFailed(_logger, job.Id, ex);
-                await Task.Delay(RecordRetryDelay, CancellationToken.None);
+                try
+                {
+                    await _store.RecordAsync(batch.Select(p => (p.Job, p.Outcome)).ToList(), Now(), CancellationToken.None);
+                    batch.ForEach(p => p.Recorded.TrySetResult());
+                    break;
+                }
+                catch (Exception ex) when (_time.GetElapsedTime(started) < _options.RequestTimeout)
+                {
+                    PushLog.RecordFailed(_logger, batch[0].Job.Id, batch.Count, ex);
+                    await Task.Delay(RecordRetryDelay, CancellationToken.None);
+                }
+                catch (Exception ex)
+                {
+                    batch.ForEach(p => p.Recorded.TrySetException(ex));
+                    break;
+                }
             }
         }
     }
@@ -295,5 +332,12 @@ internal sealed class PushWorker : BackgroundService
     {
         var now = _time.GetUtcNow().UtcDateTime;
         return new DateTime(now.Ticks - now.Ticks % 10, DateTimeKind.Utc);
+    }
+
+    private sealed class PendingResult(ClaimedJob job, PushOutcome outcome)
+    {
+        public ClaimedJob Job { get; } = job;
+        public PushOutcome Outcome { get; } = outcome;
+        public TaskCompletionSource Recorded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
