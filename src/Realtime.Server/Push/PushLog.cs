@@ -36,6 +36,9 @@ internal static partial class PushLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the outcomes of {Count} push jobs (first {JobId}) failed; retrying")]
     public static partial void RecordFailed(ILogger logger, long jobId, int count, Exception exception);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Push job {JobId} ended {State} but could not be recorded; it is tried again once its lease ends")]
+    public static partial void RecordGaveUp(ILogger logger, long jobId, string state, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Push job {JobId} failed unexpectedly")]
     public static partial void JobCrashed(ILogger logger, long jobId, Exception exception);
 

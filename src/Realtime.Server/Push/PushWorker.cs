@@ -128,30 +128,37 @@ internal sealed class PushWorker : BackgroundService
     {
         try
         {
-            var outcome = await AttemptAsync(job, stoppingToken);
-            if (outcome is null)
-            {
-                await _store.ReleaseAsync(job, Now(), CancellationToken.None);
-                return;
-            }
-            await RecordAsync(job, outcome);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            await ReleaseQuietlyAsync(job);
-        }
-        catch (Exception ex)
-        {
-            // A job that breaks the worker (bad stored data, a bug) is recorded as failed, not
-            // handed back: it would be claimed and break again, forever.
-            PushLog.JobCrashed(_logger, job.Id, ex);
+            PushOutcome? outcome;
             try
             {
-                await RecordAsync(job, new PushOutcome(PushJobState.Failed, null, $"internal error: {ex.GetType().Name}", Attempted: false));
+                outcome = await AttemptAsync(job, stoppingToken);
             }
-            catch (Exception)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                outcome = null; // shutting down: hand it back
+            }
+            catch (Exception ex)
+            {
+                // A job that breaks the worker (bad stored data, a bug) is recorded as failed, not
+                // handed back: it would be claimed and break again, forever.
+                PushLog.JobCrashed(_logger, job.Id, ex);
+                outcome = new PushOutcome(PushJobState.Failed, null, $"internal error: {ex.GetType().Name}", Attempted: false);
+            }
+
+            if (outcome is null)
             {
                 await ReleaseQuietlyAsync(job);
+                return;
+            }
+            try
+            {
+                await RecordAsync(job, outcome);
+            }
+            catch (Exception ex)
+            {
+                // PostgreSQL stayed unreachable: the lease ends and the job is tried again (sent twice
+                // only if the push service had answered; nothing else can know that it did).
+                PushLog.RecordGaveUp(_logger, job.Id, outcome.State, ex);
             }
         }
         finally
