@@ -6,6 +6,7 @@ using Realtime.Server.Live;
 using Realtime.Server.Notifications;
 using Realtime.Server.Operations;
 using Realtime.Server.Presence;
+using Realtime.Server.Push;
 using Realtime.Server.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -17,6 +18,7 @@ builder.AddBus();
 builder.AddLive();
 builder.AddPresence();
 builder.AddNotifications();
+builder.AddPush();
 builder.AddDemo();
 
 var app = builder.Build();
@@ -31,6 +33,7 @@ app.MapOperationsApi();
 app.MapNotificationsApi();
 app.MapBroadcastsApi();
 app.MapPresenceApi();
+app.MapPushApi();
 app.MapLive();
 app.MapDemo();
 

@@ -5,6 +5,7 @@ using Realtime.Server.Live;
 using Realtime.Server.Notifications;
 using Realtime.Server.Operations;
 using Realtime.Server.Presence;
+using Realtime.Server.Push;
 
 namespace Realtime.Server;
 
@@ -25,4 +26,7 @@ namespace Realtime.Server;
 [JsonSerializable(typeof(BroadcastResponse))]
 [JsonSerializable(typeof(PresenceResponse))]
 [JsonSerializable(typeof(StatsResponse))]
+[JsonSerializable(typeof(ReducedPushPayload))]
+[JsonSerializable(typeof(PushSubscriptionResponse))]
+[JsonSerializable(typeof(VapidPublicKeyResponse))]
 internal sealed partial class RealtimeJsonContext : JsonSerializerContext;

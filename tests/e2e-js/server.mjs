@@ -2,6 +2,7 @@
 // PostgreSQL database, single node (no Redis), and mints the HS256 tokens it accepts.
 //
 //   const server = await startServer();   // creates database e2e_<random>, starts, waits for ready
+//   const server = await startServer({ env: { Push__AllowInsecureEndpoints: 'true' } }); // extra variables
 //   (test files call useServer() from helpers.mjs instead: it does this in a before hook)
 //   await server.stop();                  // SIGTERM, waits for the exit
 //   await server.start();                 // again, same port and database
@@ -103,7 +104,9 @@ export function mintToken(signingKey, claims) {
 }
 
 export class RealtimeServer {
-  constructor() {
+  /** `env`: extra environment variables for the server process. */
+  constructor({ env = {} } = {}) {
+    this.extraEnv = env;
     this.process = null;
     this.log = [];
   }
@@ -143,6 +146,7 @@ export class RealtimeServer {
       Auth__Issuer: 'e2e',
       Auth__Audience: 'realtime',
       RateLimits__SendsPerSecond: '0',
+      ...this.extraEnv,
     };
     delete env.ConnectionStrings__Redis; // single node, in-process bus
     delete env.Auth__Authority;
@@ -261,6 +265,6 @@ export class RealtimeServer {
 }
 
 /** Creates a fresh database e2e_<random>, starts the server on a free port and waits until it is ready. */
-export function startServer() {
-  return new RealtimeServer().create();
+export function startServer({ env } = {}) {
+  return new RealtimeServer({ env }).create();
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Features;
@@ -16,14 +17,43 @@ internal static class RequestBody
     /// The wire types, refusing a key given twice (<c>{"userId":"bob","userId":"alice"}</c>):
     /// parsers disagree on which one wins, and a proxy may have checked the other.
     /// </summary>
-    private static readonly JsonSerializerOptions Strict = new(RealtimeJsonContext.Default.Options) { AllowDuplicateProperties = false };
+    private static readonly ConditionalWeakTable<JsonSerializerOptions, JsonSerializerOptions> StrictOptions = new();
+
+    private static JsonTypeInfo Strict<T>(JsonTypeInfo<T> typeInfo) =>
+        StrictOptions.GetValue(typeInfo.Options, options => new JsonSerializerOptions(options) { AllowDuplicateProperties = false })
+            .GetTypeInfo(typeof(T));
 
     public static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context, int maxBytes, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
         where T : class
     {
+        var (bytes, problem) = await ReadBytesAsync(context, maxBytes, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+        try
+        {
+            var value = (T?)JsonSerializer.Deserialize(bytes, Strict(typeInfo));
+            return value is null ? (null, Invalid(WholeBodyField, "The body must be a JSON object.")) : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            var field = FieldFromPath(ex.Path);
+            return (null, Invalid(field, field == WholeBodyField ? "The body is not valid JSON." : $"{field} has the wrong type, is given twice or is not valid JSON."));
+        }
+        catch (InvalidOperationException)
+        {
+            // Text the reader cannot turn into a string (an escaped lone surrogate, for one).
+            return (null, Invalid(WholeBodyField, "The body holds text that is not valid UTF-16 (an unpaired surrogate escape)."));
+        }
+    }
+
+    /// <summary>The raw body within the size limit (413 beyond it); an empty body is a 400 naming <c>request</c>.</summary>
+    public static async Task<(byte[] Value, IResult? Problem)> ReadBytesAsync(HttpContext context, int maxBytes, CancellationToken cancellationToken)
+    {
         if (context.Request.ContentLength > maxBytes)
         {
-            return (null, TooLarge(maxBytes));
+            return ([], TooLarge(maxBytes));
         }
         // Kestrel's own limit would count chunked framing too; the limit is on body bytes, counted below.
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
@@ -39,32 +69,14 @@ internal static class RequestBody
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, TooLarge(maxBytes));
+            return ([], TooLarge(maxBytes));
         }
         catch (RequestTooLargeException)
         {
-            return (null, TooLarge(maxBytes));
+            return ([], TooLarge(maxBytes));
         }
 
-        if (bytes.Length == 0)
-        {
-            return (null, Invalid(WholeBodyField, "A JSON body is required."));
-        }
-        try
-        {
-            var value = (T?)JsonSerializer.Deserialize(bytes, Strict.GetTypeInfo(typeInfo.Type));
-            return value is null ? (null, Invalid(WholeBodyField, "The body must be a JSON object.")) : (value, null);
-        }
-        catch (JsonException ex)
-        {
-            var field = FieldFromPath(ex.Path);
-            return (null, Invalid(field, field == WholeBodyField ? "The body is not valid JSON." : $"{field} has the wrong type, is given twice or is not valid JSON."));
-        }
-        catch (InvalidOperationException)
-        {
-            // Text the reader cannot turn into a string (an escaped lone surrogate, for one).
-            return (null, Invalid(WholeBodyField, "The body holds text that is not valid UTF-16 (an unpaired surrogate escape)."));
-        }
+        return bytes.Length == 0 ? ([], Invalid(WholeBodyField, "A JSON body is required.")) : (bytes, null);
     }
 
     /// <summary><c>$.userIds[2]</c> → <c>userIds</c>; <c>$</c> → <c>request</c>.</summary>

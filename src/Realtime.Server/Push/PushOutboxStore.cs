@@ -1,0 +1,245 @@
+using Dapper;
+using Npgsql;
+using Realtime.Server.Notifications;
+
+namespace Realtime.Server.Push;
+
+/// <summary>A push job claimed by this node, with its subscription and notification as they are now (null when gone).</summary>
+internal sealed class ClaimedJob
+{
+    public long Id { get; init; }
+    public long NotificationId { get; init; }
+    public long SubscriptionId { get; init; }
+    public string UserId { get; init; } = "";
+    public int Attempts { get; init; }
+    public bool Reduced { get; init; }
+    public int Claims { get; init; }
+    public DateTime ExpiresAt { get; init; }
+
+    public string? Endpoint { get; init; }
+    public string? P256dh { get; init; }
+    public string? Auth { get; init; }
+    public string? SubscriptionUserId { get; init; }
+
+    public long? FoundId { get; init; }
+    public string Category { get; init; } = "";
+    public string Title { get; init; } = "";
+    public string? Body { get; init; }
+    public string? Data { get; init; }
+    public string? Link { get; init; }
+    public string Priority { get; init; } = NotificationPriority.Normal;
+    public DateTime CreatedAt { get; init; }
+    public DateTime? NotificationExpiresAt { get; init; }
+    public DateTime? ReadAt { get; init; }
+
+    public Notification ToNotification() => new(
+        NotificationId, UserId, Category, Title, Body, Data is null ? null : RawJson.FromText(Data), Link, Priority,
+        Broadcast: false, CreatedAt, NotificationExpiresAt, ReadAt);
+}
+
+/// <summary>
+/// The push outbox in PostgreSQL: the planner's cursor and the jobs it writes, and the workers'
+/// claims and results. Planning happens under the cursor row's lock, so one node plans each
+/// notification once; jobs are unique per notification and subscription besides.
+/// </summary>
+internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
+{
+    /// <summary>Nodes' clocks agree to well within this (NTP); a notification stamped further ahead is planned at once.</summary>
+    private static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(5);
+
+    /// <summary>Another node planning right now holds it: this node skips the round.</summary>
+    private const string LockCursor = "SELECT last_id FROM push_planner WHERE id = 1 FOR UPDATE SKIP LOCKED";
+
+    /// <summary>
+    /// Ids grow in commit order (allocated under a lock held until commit), so every id below the
+    /// highest one read here is settled: committed, or rolled back and never coming. The cursor may
+    /// move up to any id read, never past: ids above it may belong to transactions in flight.
+    /// </summary>
+    private const string ReadNext = """
+        SELECT id, created_at FROM notifications WHERE id > @After ORDER BY id LIMIT @Limit
+        """;
+
+    /// <summary>
+    /// One job per subscription of every recipient who had no live connection (hub or SSE, any
+    /// node) when the notification was committed, read from the presence records: a connection
+    /// opened before and not closed before it, whose node was alive. Read, expired and deleted
+    /// notifications are not planned; broadcasts are not in this table.
+    /// </summary>
+    private const string InsertJobs = """
+        WITH targets AS (
+            SELECT n.id, n.user_id, n.created_at, n.expires_at, s.id AS subscription_id
+            FROM notifications n
+            JOIN push_subscriptions s ON s.user_id = n.user_id AND (s.expires_at IS NULL OR s.expires_at > @Now)
+            WHERE n.id > @After AND n.id <= @UpTo AND n.read_at IS NULL AND (n.expires_at IS NULL OR n.expires_at > @Now))
+        INSERT INTO push_jobs (notification_id, subscription_id, user_id, state, due_at, expires_at, created_at, updated_at)
+        SELECT t.id, t.subscription_id, t.user_id, 'queued', @Now, COALESCE(t.expires_at, t.created_at + @MaxAge), @Now, @Now
+        FROM targets t
+        WHERE NOT EXISTS (
+            SELECT 1 FROM connections c LEFT JOIN nodes nd ON nd.id = c.node_id
+            WHERE c.user_id = t.user_id AND c.connected_at <= t.created_at
+              AND (c.disconnected_at > t.created_at OR (c.disconnected_at IS NULL AND nd.last_heartbeat >= @Cutoff)))
+        ON CONFLICT (notification_id, subscription_id) DO NOTHING
+        """;
+
+    private const string MoveCursor = "UPDATE push_planner SET last_id = @UpTo WHERE id = 1";
+
+    /// <summary>
+    /// Claims due jobs: the lease is written into due_at (a claimed job is not due again until it
+    /// ends) and claims counts up, so a result is only recorded by the claim it belongs to.
+    /// </summary>
+    private const string Claim = """
+        WITH due AS (
+            SELECT id FROM push_jobs
+            WHERE state = 'queued' AND due_at <= @Now
+            ORDER BY due_at
+            LIMIT @Limit
+            FOR UPDATE SKIP LOCKED),
+        claimed AS (
+            UPDATE push_jobs j SET due_at = @LeaseUntil, claims = j.claims + 1, claimed_by = @NodeId, updated_at = @Now
+            FROM due WHERE j.id = due.id
+            RETURNING j.id, j.notification_id, j.subscription_id, j.user_id, j.attempts, j.reduced, j.claims, j.expires_at)
+        SELECT c.id, c.notification_id, c.subscription_id, c.user_id, c.attempts, c.reduced, c.claims, c.expires_at,
+               s.endpoint, s.p256dh, s.auth, s.user_id AS subscription_user_id,
+               n.id AS found_id, n.category, n.title, n.body, n.data::text AS data, n.link, n.priority, n.created_at,
+               n.expires_at AS notification_expires_at, n.read_at
+        FROM claimed c
+        LEFT JOIN push_subscriptions s ON s.id = c.subscription_id
+        LEFT JOIN notifications n ON n.id = c.notification_id
+        """;
+
+    /// <summary>
+    /// Outcomes of several jobs and what they say about their subscriptions, in one statement (one
+    /// short transaction). A job is only written by the claim it belongs to; each subscription is
+    /// touched once (deleted when gone, else its last success and/or failure time).
+    /// </summary>
+    private const string Record = """
+        WITH r AS (
+            SELECT * FROM unnest(@Ids::bigint[], @Claims::int[], @SubscriptionIds::bigint[], @States::text[], @Statuses::int[],
+                                 @Errors::text[], @Attempted::int[], @RetryAts::timestamptz[], @Reduced::boolean[])
+                AS r(id, claims, subscription_id, state, status, error, attempted, retry_at, reduced)),
+        job AS (
+            UPDATE push_jobs j SET
+                state = r.state, status = COALESCE(r.status, j.status), last_error = r.error,
+                attempts = j.attempts + r.attempted, reduced = r.reduced,
+                due_at = COALESCE(r.retry_at, j.due_at), claimed_by = NULL, updated_at = @Now,
+                sent_at = CASE WHEN r.state = 'sent' THEN @Now ELSE j.sent_at END
+            FROM r WHERE j.id = r.id AND j.claims = r.claims
+            RETURNING j.id),
+        subs AS (
+            SELECT subscription_id,
+                   bool_or(state = 'gone') AS gone,
+                   bool_or(state = 'sent') AS succeeded,
+                   bool_or(attempted = 1 AND state NOT IN ('sent', 'gone')) AS failed
+            FROM r GROUP BY subscription_id),
+        touched AS (
+            UPDATE push_subscriptions s SET
+                last_success_at = CASE WHEN subs.succeeded THEN @Now ELSE s.last_success_at END,
+                last_failure_at = CASE WHEN subs.failed THEN @Now ELSE s.last_failure_at END
+            FROM subs WHERE s.id = subs.subscription_id AND NOT subs.gone AND (subs.succeeded OR subs.failed)
+            RETURNING 1),
+        gone AS (
+            DELETE FROM push_subscriptions s USING subs WHERE s.id = subs.subscription_id AND subs.gone
+            RETURNING 1)
+        SELECT count(*) FROM job
+        """;
+
+    /// <summary>Hands a claimed job back unattempted (shutdown, no free slot for its host in time).</summary>
+    private const string Release = """
+        UPDATE push_jobs SET due_at = @Now, claimed_by = NULL, updated_at = @Now WHERE id = @Id AND claims = @Claims
+        """;
+
+    private const string PurgeFinished = """
+        DELETE FROM push_jobs
+        WHERE ctid IN (SELECT ctid FROM push_jobs WHERE state <> 'queued' AND updated_at < @Before LIMIT @Batch)
+        """;
+
+    /// <summary>Subscriptions past the expirationTime their browser gave are never pushed to again.</summary>
+    private const string PurgeExpiredSubscriptions = """
+        DELETE FROM push_subscriptions
+        WHERE ctid IN (SELECT ctid FROM push_subscriptions WHERE expires_at < @Now LIMIT @Batch)
+        """;
+
+    /// <summary>
+    /// Plans the next settled notifications (committed at least <paramref name="settledBefore"/>),
+    /// at most <paramref name="limit"/>. Returns null when another node is planning; otherwise the
+    /// jobs written, whether more may be waiting right away, and when the oldest unsettled one settles.
+    /// </summary>
+    public async Task<PlanResult?> PlanAsync(DateTime now, DateTime settledBefore, DateTime presenceCutoff, TimeSpan maxAge, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var cursor = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(LockCursor, transaction: transaction, cancellationToken: cancellationToken));
+        if (cursor is not { } after)
+        {
+            return null;
+        }
+        var next = (await connection.QueryAsync<(long Id, DateTime CreatedAt)>(new CommandDefinition(ReadNext,
+            new { After = after, Limit = limit }, transaction, cancellationToken: cancellationToken))).ToList();
+        // A time far ahead of this node's clock is another node's skewed clock: waiting for it would stall planning.
+        var settled = next.TakeWhile(n => n.CreatedAt <= settledBefore || n.CreatedAt > now + MaxClockSkew).ToList();
+        DateTime? nextSettles = settled.Count < next.Count ? next[settled.Count].CreatedAt : null;
+        if (settled.Count == 0)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return new PlanResult(after, 0, More: false, nextSettles);
+        }
+
+        var upTo = settled[^1].Id;
+        var jobs = await connection.ExecuteAsync(new CommandDefinition(InsertJobs, new
+        {
+            After = after,
+            UpTo = upTo,
+            Now = now,
+            Cutoff = presenceCutoff,
+            MaxAge = maxAge,
+        }, transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(MoveCursor, new { UpTo = upTo }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return new PlanResult(upTo, jobs, More: next.Count == limit && nextSettles is null, nextSettles);
+    }
+
+    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string nodeId, DateTime now, DateTime leaseUntil, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var jobs = await connection.QueryAsync<ClaimedJob>(new CommandDefinition(Claim,
+            new { NodeId = nodeId, Now = now, LeaseUntil = leaseUntil, Limit = limit }, cancellationToken: cancellationToken));
+        return jobs.ToList();
+    }
+
+    /// <summary>Records the outcomes; returns how many jobs were still held by their claims (the others' leases had ended).</summary>
+    public async Task<long> RecordAsync(IReadOnlyList<(ClaimedJob Job, PushOutcome Outcome)> results, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(Record, new
+        {
+            Ids = results.Select(r => r.Job.Id).ToArray(),
+            Claims = results.Select(r => r.Job.Claims).ToArray(),
+            SubscriptionIds = results.Select(r => r.Job.SubscriptionId).ToArray(),
+            States = results.Select(r => r.Outcome.State).ToArray(),
+            Statuses = results.Select(r => r.Outcome.Status).ToArray(),
+            Errors = results.Select(r => r.Outcome.Error).ToArray(),
+            Attempted = results.Select(r => r.Outcome.Attempted ? 1 : 0).ToArray(),
+            // DateTimeOffset: an array of DateTime? mixing nulls and UTC values cannot be sent as timestamptz[].
+            RetryAts = results.Select(r => r.Outcome.RetryAt is { } at ? new DateTimeOffset(at) : (DateTimeOffset?)null).ToArray(),
+            Reduced = results.Select(r => r.Outcome.Reduced || r.Job.Reduced).ToArray(),
+            Now = now,
+        }, cancellationToken: cancellationToken));
+    }
+
+    public async Task ReleaseAsync(ClaimedJob job, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(Release, new { job.Id, job.Claims, Now = now }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Deletes a batch of finished jobs older than <paramref name="before"/>, and a batch of expired subscriptions.</summary>
+    public async Task<int> PurgeAsync(DateTime now, DateTime before, int batch, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var jobs = await connection.ExecuteAsync(new CommandDefinition(PurgeFinished, new { Before = before, Batch = batch }, cancellationToken: cancellationToken));
+        return jobs + await connection.ExecuteAsync(new CommandDefinition(PurgeExpiredSubscriptions, new { Now = now, Batch = batch }, cancellationToken: cancellationToken));
+    }
+}
+
+/// <summary>One planning round: the cursor after it, the jobs written, and when to look again.</summary>
+internal sealed record PlanResult(long LastId, int Jobs, bool More, DateTime? NextSettlesAt);
