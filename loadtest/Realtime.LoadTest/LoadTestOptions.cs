@@ -75,6 +75,7 @@ internal sealed record LoadTestOptions
     public int? Bulk { get; init; }
     public int MaxInFlight { get; init; } = 2_000;
     public double DrainSeconds { get; init; } = 10;
+    public double WarmupSeconds { get; init; } = 3;
     public int PerProcess { get; init; } = DefaultPerProcessConnections;
     public int SourceAddresses { get; init; } = 50;
     public string? JsonPath { get; init; }
@@ -120,6 +121,7 @@ internal sealed record LoadTestOptions
                 "--bulk" => options with { Bulk = Int() },
                 "--max-in-flight" => options with { MaxInFlight = Int() },
                 "--drain" => options with { DrainSeconds = Double() },
+                "--warmup" => options with { WarmupSeconds = Double() },
                 "--per-process" => options with { PerProcess = Int() },
                 "--source-addresses" => options with { SourceAddresses = Int() },
                 "--json" => options with { JsonPath = Value() },
@@ -223,6 +225,8 @@ internal sealed record LoadTestOptions
           -c, --concurrency N (64, sends)  --bulk N (100, sends; 1000, storage)
           --max-in-flight N (2000: open-loop sends past it are counted as skipped)
           --drain SECONDS (10: how long to wait for the last deliveries)
+          --warmup SECONDS (3: latency, fanout and sends first run this long at the same rate,
+                       unmeasured, so JIT and pools are warm; 0 for none)
           --key KEY --issuer ISS --audience AUD  HS256 token minting (default: Auth__SigningKey,
                        Auth__Issuer or realtime-dev, Auth__Audience or realtime), the claims of
                        scripts/mint-token.sh

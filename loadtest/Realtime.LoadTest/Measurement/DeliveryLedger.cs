@@ -17,7 +17,9 @@ internal sealed class DeliveryLedger(int capacity)
     private long _lastDeliveryTimestamp;
     private int _nextSeq;
 
-    public LatencyHistogram EndToEnd { get; } = new();
+    private LatencyHistogram _endToEnd = new();
+
+    public LatencyHistogram EndToEnd => Volatile.Read(ref _endToEnd);
 
     public long Delivered => Interlocked.Read(ref _delivered);
 
@@ -60,6 +62,14 @@ internal sealed class DeliveryLedger(int capacity)
     }
 
     public void RecordOther() => Interlocked.Increment(ref _others);
+
+    /// <summary>Forgets the warm-up: counters and latencies start again (sequence numbers carry on).</summary>
+    public void ResetCounters()
+    {
+        Volatile.Write(ref _endToEnd, new LatencyHistogram());
+        Interlocked.Exchange(ref _delivered, 0);
+        Interlocked.Exchange(ref _others, 0);
+    }
 
     /// <summary>Acknowledged deliveries still missing (expected minus delivered, per message).</summary>
     public long Missing()

@@ -20,20 +20,24 @@ internal static class SendsScenario
         var options = context.Options;
         var result = context.NewResult("sends");
         var bulk = options.Bulk ?? DefaultBulk;
-        await RunPhaseAsync(context, result, "single", 1);
+        if (options.WarmupSeconds > 0)
+        {
+            await RunPhaseAsync(context, context.NewResult("warm-up"), "warm-up", 1, options.WarmupSeconds);
+        }
+        await RunPhaseAsync(context, result, "single", 1, options.DurationSeconds);
         if (bulk > 1)
         {
-            await RunPhaseAsync(context, result, "bulk", bulk);
+            await RunPhaseAsync(context, result, "bulk", bulk, options.DurationSeconds);
         }
         return result;
     }
 
-    private static async Task RunPhaseAsync(ScenarioContext context, ScenarioResult result, string phase, int recipients)
+    private static async Task RunPhaseAsync(ScenarioContext context, ScenarioResult result, string phase, int recipients, double seconds)
     {
         var options = context.Options;
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
         var start = Stopwatch.GetTimestamp();
-        var deadline = start + (long)(options.DurationSeconds * Stopwatch.Frequency);
+        var deadline = start + (long)(seconds * Stopwatch.Frequency);
         await using (Progress.Start(context, phase, () => $"answered {sender.Ok:N0} ({sender.Ok / Stopwatch.GetElapsedTime(start).TotalSeconds:N0}/s), failed {sender.Failed:N0}"))
         {
             var workers = Enumerable.Range(0, options.Concurrency).Select(_ => Task.Run(async () =>
@@ -56,7 +60,7 @@ internal static class SendsScenario
             })).ToArray();
             await Task.WhenAll(workers);
         }
-        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         result.Add($"{phase}: requests (/s)", sender.Ok / seconds);
         result.Add($"{phase}: notifications (/s)", sender.Ok * recipients / seconds);
         result.Add($"{phase}: answer p50 (ms)", sender.AnswerTimes.PercentileMs(50));
