@@ -18,7 +18,9 @@ internal sealed class ScenarioContext(LoadTestOptions options, Target target, Se
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
     /// <summary>The server's PID: the child the tool started, the target's pid=, or the process listening on its port.</summary>
-    public int? ServerPid => Launcher?.Pid ?? Target.Pid ?? (ClientsIsLoopback ? ServerProbe.FindListener(Target.Url.Port) : null);
+    public int? ServerPid => Launcher?.Pid ?? Target.Pid ?? (_listener ??= ClientsIsLoopback ? ServerProbe.FindListener(Target.Url.Port) : null);
+
+    private int? _listener;
 
     public long? ServerRss() => ServerProbe.RssBytes(ServerPid);
 

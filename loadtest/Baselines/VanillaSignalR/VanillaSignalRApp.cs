@@ -53,6 +53,7 @@ public static class VanillaSignalRApp
             .AddPolicy("broadcast", policy => policy.RequireAssertion(c => c.User.IsInRole("admin") || HasScope(c.User, "notifications:broadcast")));
         builder.Services.AddSignalR();
         builder.Services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
+        builder.Services.AddSingleton<IdSource>();
 
         var app = builder.Build();
         app.UseAuthentication();
@@ -64,9 +65,7 @@ public static class VanillaSignalRApp
         return app;
     }
 
-    private static long _nextId;
-
-    private static async Task<IResult> SendAsync(SendRequest request, IHubContext<NotificationsHub> hub)
+    private static async Task<IResult> SendAsync(SendRequest request, IHubContext<NotificationsHub> hub, IdSource ids)
     {
         var userIds = request.UserIds ?? (request.UserId is null ? [] : [request.UserId]);
         if (userIds.Length == 0 || string.IsNullOrEmpty(request.Title))
@@ -77,7 +76,7 @@ public static class VanillaSignalRApp
         var sends = new List<Task>(userIds.Length);
         foreach (var userId in userIds.Distinct())
         {
-            var message = new NotificationMessage(Interlocked.Increment(ref _nextId), userId, request.Title, request.Body, request.Data, false, DateTimeOffset.UtcNow);
+            var message = new NotificationMessage(ids.Next(), userId, request.Title, request.Body, request.Data, false, DateTimeOffset.UtcNow);
             sent.Add(new SentNotification(message.Id, userId));
             sends.Add(hub.Clients.Group(NotificationsHub.UserGroup(userId)).SendAsync("notification", message));
         }
@@ -85,13 +84,13 @@ public static class VanillaSignalRApp
         return TypedResults.Created((string?)null, new { notifications = sent });
     }
 
-    private static async Task<IResult> BroadcastAsync(SendRequest request, IHubContext<NotificationsHub> hub)
+    private static async Task<IResult> BroadcastAsync(SendRequest request, IHubContext<NotificationsHub> hub, IdSource ids)
     {
         if (string.IsNullOrEmpty(request.Title))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["title"] = ["title is required"] });
         }
-        var message = new NotificationMessage(Interlocked.Increment(ref _nextId), null, request.Title, request.Body, request.Data, true, DateTimeOffset.UtcNow);
+        var message = new NotificationMessage(ids.Next(), null, request.Title, request.Body, request.Data, true, DateTimeOffset.UtcNow);
         await hub.Clients.All.SendAsync("notification", message);
         return TypedResults.Created((string?)null, new { id = message.Id });
     }
@@ -112,13 +111,21 @@ public sealed class NotificationsHub : Hub
     public int Resume(long afterId) => afterId < 0 ? -1 : 0;
 }
 
+/// <summary>Ids so clients can tell messages apart (a counter: nothing is stored).</summary>
+internal sealed class IdSource
+{
+    private long _last;
+
+    public long Next() => Interlocked.Increment(ref _last);
+}
+
 internal sealed class SubjectUserIdProvider : IUserIdProvider
 {
     public string? GetUserId(HubConnectionContext connection) => connection.User.FindFirst("sub")?.Value;
 }
 
-public sealed record SendRequest(string? UserId, string[]? UserIds, string? Title, string? Body, JsonElement? Data);
+internal sealed record SendRequest(string? UserId, string[]? UserIds, string? Title, string? Body, JsonElement? Data);
 
-public sealed record SentNotification(long Id, string UserId);
+internal sealed record SentNotification(long Id, string UserId);
 
-public sealed record NotificationMessage(long Id, string? UserId, string Title, string? Body, JsonElement? Data, bool Broadcast, DateTimeOffset CreatedAt);
+internal sealed record NotificationMessage(long Id, string? UserId, string Title, string? Body, JsonElement? Data, bool Broadcast, DateTimeOffset CreatedAt);

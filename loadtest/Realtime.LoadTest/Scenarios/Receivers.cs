@@ -10,7 +10,7 @@ internal static class Receivers
     /// After the handshake SignalR still runs the hub's OnConnectedAsync before the connection is
     /// in its user's group: a short pause keeps the first sends from racing it (both targets alike).
     /// </summary>
-    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(500);
 
     public static async Task<ClientPool> ConnectAsync(ScenarioContext context, DeliveryLedger ledger, ScenarioResult result)
     {
