@@ -7,7 +7,7 @@ namespace Realtime.LoadTest.Scenarios;
 
 /// <summary>
 /// <c>storm</c>: N connected, each has seen a first notification (a marker, so it has a cursor);
-/// sends to random users run at rate R throughout; the node is SIGKILLed and started again at once.
+/// sends to random users run at rate R throughout (-d: half before the kill, half after all are back); the node is SIGKILLed and started again at once.
 /// Every client reconnects (random 50–300 ms back-off between attempts) and resumes from the last
 /// id it saw. Measured from the kill: when 99% and 100% are back and resumed; then, after the
 /// sends stop and the last deliveries drain, acknowledged notifications never delivered (lost)
@@ -16,8 +16,6 @@ namespace Realtime.LoadTest.Scenarios;
 internal static class StormScenario
 {
     private const int MarkerChunk = 1_000;
-    private static readonly TimeSpan Steady = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan AfterBack = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan BackTimeout = TimeSpan.FromSeconds(60);
 
     public static async Task<ScenarioResult> RunAsync(ScenarioContext context)
@@ -27,7 +25,9 @@ internal static class StormScenario
         var launcher = context.Launcher
             ?? throw new ArgumentException($"storm needs --command {context.Target.Name}=... so the tool can kill and restart the node");
         var ct = context.CancellationToken;
-        var ledger = new DeliveryLedger((int)(options.Rate * (BackTimeout.TotalSeconds + 20)) + options.Connections / MarkerChunk + 10);
+        // -d: half of it sending before the kill, half after everyone is back.
+        var steady = TimeSpan.FromSeconds(Math.Max(0.5, options.DurationSeconds / 2));
+        var ledger = new DeliveryLedger((int)(options.Rate * (BackTimeout.TotalSeconds + 2 * steady.TotalSeconds + 10)) + options.Connections / MarkerChunk + 10);
         await using var pool = await Receivers.ConnectAsync(context, ledger, result);
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
 
@@ -53,7 +53,7 @@ internal static class StormScenario
                 ledger.Acknowledge(seq, 1);
             }
         }, stopSending.Token);
-        await Task.Delay(Steady, ct);
+        await Task.Delay(steady, ct);
 
         var back = new long[clients.Length];
         var killedAt = Stopwatch.GetTimestamp();
@@ -73,7 +73,7 @@ internal static class StormScenario
                 await Task.WhenAny(all, Task.Delay(100, ct));
             }
             backCount = back.Count(b => b != 0);
-            await Task.Delay(AfterBack, ct);
+            await Task.Delay(steady, ct);
             await stopSending.CancelAsync();
             await sending;
             await ledger.DrainAsync(TimeSpan.FromSeconds(options.DrainSeconds), ct);

@@ -115,7 +115,11 @@ internal sealed class ApiSender : IDisposable
                 Interlocked.Increment(ref _rateLimited);
             }
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false; // the run stopped sending: neither answered nor failed
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
         {
             Count(ex is TaskCanceledException ? "timeout" : ex.GetType().Name + " " + (ex.InnerException?.GetType().Name ?? ""));
         }
