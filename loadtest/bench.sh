@@ -6,9 +6,13 @@
 #   loadtest/bench.sh latency -n 2000 -r 1000 -d 15
 #   loadtest/bench.sh fanout -n 5000 -r 20 -d 15
 #   BENCH_TARGETS=realtime loadtest/bench.sh storm -n 2000 -r 200
+#   BENCH_TWO_NODE=1 loadtest/bench.sh storm -n 2000 -r 200   # clients on node A (killed), sends to node B
 #
 # Every argument goes to the tool (see: dotnet loadtest/Realtime.LoadTest/bin/Release/net10.0/Realtime.LoadTest.dll --help).
 # BENCH_TARGETS: both (default), realtime or baseline. Ports: BENCH_PORT (5077; the baseline +1).
+# BENCH_TWO_NODE=1: Realtime runs as two nodes through a throwaway Redis (needs redis-server): the
+# tool's clients connect to the first, sends go to a second node on BENCH_PORT+2 (the baseline has
+# no backplane, so it stays one node).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,8 +24,10 @@ as_postgres() {
   if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
-pgdir=""
+pgdir="" node_b="" redis_port=""
 cleanup() {
+  [[ -n $node_b ]] && kill "$node_b" 2>/dev/null
+  [[ -n $redis_port ]] && redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1
   if [[ -n $pgdir && -f $pgdir/postmaster.pid ]]; then
     as_postgres pg_ctl -D "$pgdir" -m immediate stop >/dev/null 2>&1 || true
   fi
@@ -54,7 +60,23 @@ export Auth__Issuer=${Auth__Issuer:-realtime-dev} Auth__Audience=${Auth__Audienc
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Maximum Pool Size=50"
 export RateLimits__SendsPerSecond=0 Serilog__MinimumLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production
 
-realtime=(--target "realtime=http://127.0.0.1:$port"
+send=""
+if [[ ${BENCH_TWO_NODE:-0} == 1 ]]; then
+  redis_port=$((port + 20000))
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --logfile /tmp/realtime-bench-redis.log
+  export ConnectionStrings__Redis="127.0.0.1:$redis_port"
+  ASPNETCORE_URLS="http://127.0.0.1:$((port + 2))" dotnet src/Realtime.Server/bin/Release/net10.0/Realtime.Server.dll \
+    >/tmp/realtime-loadtest-node-b.log 2>&1 &
+  node_b=$!
+  for _ in $(seq 600); do
+    curl -fs "http://127.0.0.1:$((port + 2))/health/ready" >/dev/null && break
+    sleep 0.1
+  done
+  send=",send=http://127.0.0.1:$((port + 2))"
+  log "two nodes through Redis 127.0.0.1:$redis_port: clients on :$port, sends to :$((port + 2))"
+fi
+
+realtime=(--target "realtime=http://127.0.0.1:$port$send"
   --command "realtime=dotnet $root/src/Realtime.Server/bin/Release/net10.0/Realtime.Server.dll")
 baseline=(--target "baseline=http://127.0.0.1:$((port + 1))"
   --command "baseline=dotnet $root/loadtest/Baselines/VanillaSignalR/bin/Release/net10.0/VanillaSignalR.dll")
