@@ -82,6 +82,7 @@ internal static class StormScenario
         result.Add("back and resumed", times.Length);
         result.Add("99% back after (s)", times.Length >= Math.Ceiling(clients.Length * 0.99) ? times[(int)Math.Ceiling(clients.Length * 0.99) - 1] : double.NaN);
         result.Add("100% back after (s)", times.Length == clients.Length ? times[^1] : double.NaN);
+        result.Add("100% back after ready (s)", times.Length == clients.Length ? times[^1] - result["node ready again after (s)"] : double.NaN);
         result.Add("reconnect attempts", pool.ConnectAttempts);
         result.Add("sends acknowledged", sender.Ok);
         result.Add("sends failed (node down)", sender.Failed);
