@@ -16,6 +16,12 @@ internal sealed class DeliveryLedger(int capacity)
     private long _others;
     private long _lastDeliveryTimestamp;
     private int _nextSeq;
+    private long _warmupDelivered;
+
+    /// <summary>The <c>seq</c> of warm-up messages: counted apart, never measured.</summary>
+    public const int WarmupSeq = -2;
+
+    public long WarmupDelivered => Interlocked.Read(ref _warmupDelivered);
 
     private LatencyHistogram _endToEnd = new();
 
@@ -48,6 +54,11 @@ internal sealed class DeliveryLedger(int capacity)
 
     public void RecordDelivery(long seq, long sentAt)
     {
+        if (seq == WarmupSeq)
+        {
+            Interlocked.Increment(ref _warmupDelivered);
+            return;
+        }
         var now = Stopwatch.GetTimestamp();
         if (seq >= 0 && seq < capacity)
         {

@@ -16,7 +16,7 @@ internal static class FanoutScenario
         var result = context.NewResult("fanout");
         var ledger = new DeliveryLedger((int)(options.Rate * options.DurationSeconds * 1.2) + 100);
         await using var pool = await Receivers.ConnectAsync(context, ledger, result);
-        await Warmup.RunAsync(context, ledger, s => s.BroadcastAsync(-1, context.CancellationToken));
+        await Warmup.RunAsync(context, ledger, pool.Connected, s => s.BroadcastAsync(DeliveryLedger.WarmupSeq, context.CancellationToken));
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
         var start = Stopwatch.GetTimestamp();
         var lastCount = 0L;

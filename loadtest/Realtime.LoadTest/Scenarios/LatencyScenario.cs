@@ -18,7 +18,7 @@ internal static class LatencyScenario
         await using var pool = await Receivers.ConnectAsync(context, ledger, result);
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
         var users = pool.Clients.Where(c => c.IsConnected).Select(c => pool.UserId(c.Index)).ToArray();
-        await Warmup.RunAsync(context, ledger, s => s.SendAsync(users[Random.Shared.Next(users.Length)], -1, context.CancellationToken));
+        await Warmup.RunAsync(context, ledger, 1, s => s.SendAsync(users[Random.Shared.Next(users.Length)], DeliveryLedger.WarmupSeq, context.CancellationToken));
         var start = Stopwatch.GetTimestamp();
         (long Issued, long Skipped) loop;
         await using (Progress.Start(context, "latency", () =>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Realtime.LoadTest.Measurement;
 using Realtime.LoadTest.Sending;
 
@@ -9,9 +10,10 @@ namespace Realtime.LoadTest.Scenarios;
 /// </summary>
 internal static class Warmup
 {
-    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(500);
 
-    public static async Task RunAsync(ScenarioContext context, DeliveryLedger ledger, Func<ApiSender, Task> send)
+    /// <param name="receiversPerSend">how many deliveries each warm-up send makes (to wait for them all).</param>
+    public static async Task RunAsync(ScenarioContext context, DeliveryLedger ledger, int receiversPerSend, Func<ApiSender, Task> send)
     {
         var options = context.Options;
         if (options.WarmupSeconds <= 0)
@@ -22,6 +24,13 @@ internal static class Warmup
         await using (Progress.Start(context, "warm-up", () => $"sent {sender.Ok:N0}, delivered {ledger.Delivered:N0}"))
         {
             await OpenLoop.RunAsync(options.Rate, TimeSpan.FromSeconds(options.WarmupSeconds), options.MaxInFlight, _ => send(sender), context.CancellationToken);
+            // Let the warm-up's deliveries finish (bounded), so they do not queue ahead of the measured ones.
+            var expected = sender.Ok * receiversPerSend;
+            var deadline = Stopwatch.GetTimestamp() + (long)(options.DrainSeconds * Stopwatch.Frequency);
+            while (ledger.WarmupDelivered < expected && Stopwatch.GetTimestamp() < deadline)
+            {
+                await Task.Delay(50, context.CancellationToken);
+            }
             await Task.Delay(Quiet, context.CancellationToken);
         }
         ledger.ResetCounters();
