@@ -9,7 +9,7 @@
 #   BENCH_TWO_NODE=1 loadtest/bench.sh storm -n 2000 -r 200   # clients on node A (killed), sends to node B
 #
 # Every argument goes to the tool (see: dotnet loadtest/Realtime.LoadTest/bin/Release/net10.0/Realtime.LoadTest.dll --help).
-# BENCH_TARGETS: both (default), realtime or baseline. Ports: BENCH_PORT (5077; the baseline +1).
+# BENCH_TARGETS: both (default), realtime or baseline. Ports: BENCH_PORT (5377; the baseline +1).
 # BENCH_TWO_NODE=1: Realtime runs as two nodes through a throwaway Redis (needs redis-server): the
 # tool's clients connect to the first, sends go to a second node on BENCH_PORT+2 (the baseline has
 # no backplane, so it stays one node).
@@ -42,7 +42,7 @@ for project in src/Realtime.Server loadtest/Baselines/VanillaSignalR loadtest/Re
   dotnet build "$project" -c Release -v quiet -nologo >/dev/null
 done
 
-port=${BENCH_PORT:-5077}
+port=${BENCH_PORT:-5377}
 pg_port=$((port + 10000))
 if ((EUID == 0)) && ! id postgres >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin postgres

@@ -45,10 +45,16 @@ internal sealed class DeliveryLedger(int capacity)
 
     public int Issued => Math.Min(Volatile.Read(ref _nextSeq), capacity);
 
-    /// <summary>The server accepted <paramref name="seq"/> for <paramref name="recipients"/> connections.</summary>
+    /// <summary>
+    /// <paramref name="seq"/> is about to be sent to <paramref name="recipients"/> connections (set
+    /// before sending, so a send whose answer is lost, e.g. a timeout, still counts its duplicates right).
+    /// </summary>
+    public void Expect(int seq, int recipients) => Volatile.Write(ref _expected[seq], recipients);
+
+    /// <summary>The server accepted <paramref name="seq"/>: from now on its missing deliveries are lost.</summary>
     public void Acknowledge(int seq, int recipients)
     {
-        _expected[seq] = recipients;
+        Volatile.Write(ref _expected[seq], recipients);
         Volatile.Write(ref _acknowledged[seq], true);
     }
 
@@ -103,7 +109,7 @@ internal sealed class DeliveryLedger(int capacity)
         for (var i = 0; i < Issued; i++)
         {
             var delivered = Volatile.Read(ref _deliveries[i]);
-            var expected = Volatile.Read(ref _acknowledged[i]) ? _expected[i] : 1;
+            var expected = Math.Max(1, Volatile.Read(ref _expected[i]));
             extra += Math.Max(0, delivered - expected);
         }
         return extra;

@@ -38,6 +38,7 @@ internal static class FanoutScenario
                     return;
                 }
                 var receivers = pool.Connected;
+                ledger.Expect(seq, receivers);
                 if (await sender.BroadcastAsync(seq, context.CancellationToken))
                 {
                     ledger.Acknowledge(seq, receivers);

@@ -41,7 +41,7 @@ internal static class Receivers
     {
         ledger.EndToEnd.AddTo(result, "end-to-end");
         result.Add("deliveries", ledger.Delivered);
-        result.Add("lost", ledger.Missing());
+        result.Add("not delivered by the end", ledger.Missing()); // acknowledged, not arrived when the drain ended
         result.Add("duplicated", ledger.Duplicated());
         result.Add("other messages (unreadCount, …)", ledger.OtherMessages);
     }

@@ -19,6 +19,11 @@ internal sealed partial class ServerLauncher(Target target) : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (await IsListeningAsync(target.Url))
+        {
+            var owner = Measurement.ServerProbe.FindListener(target.Url.Port);
+            throw new InvalidOperationException($"{target.Url} is already in use (by PID {owner?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}): pick another port for {target.Name}");
+        }
         var info = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add("exec " + target.Command);
@@ -42,6 +47,21 @@ internal sealed partial class ServerLauncher(Target target) : IAsyncDisposable
         {
             process.Kill();
             await process.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<bool> IsListeningAsync(Uri url)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await client.ConnectAsync(url.Host, url.Port, timeout.Token);
+            return true;
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            return false;
         }
     }
 
