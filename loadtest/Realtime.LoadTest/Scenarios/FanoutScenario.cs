@@ -10,13 +10,15 @@ namespace Realtime.LoadTest.Scenarios;
 /// </summary>
 internal static class FanoutScenario
 {
+    private const int MaxWarmupBroadcasts = 10; // enough to JIT the path; more only queues ahead of the measured ones
+
     public static async Task<ScenarioResult> RunAsync(ScenarioContext context)
     {
         var options = context.Options;
         var result = context.NewResult("fanout");
         var ledger = new DeliveryLedger((int)(options.Rate * options.DurationSeconds * 1.2) + 100);
         await using var pool = await Receivers.ConnectAsync(context, ledger, result);
-        await Warmup.RunAsync(context, ledger, pool.Connected, s => s.BroadcastAsync(DeliveryLedger.WarmupSeq, context.CancellationToken));
+        await Warmup.RunAsync(context, ledger, pool.Connected, s => s.BroadcastAsync(DeliveryLedger.WarmupSeq, context.CancellationToken), MaxWarmupBroadcasts);
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
         var start = Stopwatch.GetTimestamp();
         var lastCount = 0L;
