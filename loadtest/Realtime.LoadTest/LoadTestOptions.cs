@@ -83,6 +83,9 @@ internal sealed record LoadTestOptions
     public bool Quiet { get; init; }
     public string RunId { get; init; } = DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture) + Random.Shared.Next(1000).ToString("000", CultureInfo.InvariantCulture);
 
+    /// <summary>The PID of the (first) target's server, for its RSS; same as pid= in --target.</summary>
+    public int? ServerPid { get; init; }
+
     // worker mode (connections past the per-process fd cap)
     public bool Worker { get; init; }
     public int UserOffset { get; init; }
@@ -132,12 +135,17 @@ internal sealed record LoadTestOptions
                 "--user-offset" => options with { UserOffset = Int() },
                 "--target" or "-t" => Add(options, targets, Target.Parse(Value())),
                 "--command" => AddCommand(options, commands, Value()),
+                "--server-pid" => options with { ServerPid = Int() },
                 _ => throw new ArgumentException($"unknown option {name} (see --help)"),
             };
         }
         if (targets.Count == 0)
         {
             targets.Add(new Target("realtime", new Uri("http://localhost:5000"), new Uri("http://localhost:5000"), null, null));
+        }
+        if (options.ServerPid is { } serverPid && targets[0].Pid is null)
+        {
+            targets[0] = targets[0] with { Pid = serverPid };
         }
         foreach (var (name, command) in commands)
         {
@@ -204,6 +212,8 @@ internal sealed record LoadTestOptions
                        realtime=http://localhost:5000). Two or more run back to back with the same
                        scenario, and the table shows the first divided by the second. send= sends to
                        another node (two-node mode: clients on URL, sends through Redis from send=).
+          --server-pid PID  the first target's server process (same as pid=); without it the
+                       tool finds the process listening on the target's port (loopback only).
           --command NAME=COMMAND  start that target as a child process (/bin/sh -c COMMAND, with
                        ASPNETCORE_URLS set to its URL) just before its run and stop it after; storm
                        needs it to kill and restart the node.

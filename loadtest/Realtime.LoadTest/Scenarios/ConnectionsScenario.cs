@@ -85,12 +85,9 @@ internal static class ConnectionsScenario
             for (var w = 0; w < workers; w++)
             {
                 var share = Math.Min(options.PerProcess, options.Connections - w * options.PerProcess);
-                var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-                var self = Environment.GetCommandLineArgs()[0];
-                if (self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-                {
-                    info.ArgumentList.Add(self); // run as `dotnet Realtime.LoadTest.dll`
-                }
+                // `dotnet Realtime.LoadTest.dll`, whatever started this process (its apphost, dotnet, a test host).
+                var info = new ProcessStartInfo(DotnetHost()) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+                info.ArgumentList.Add(typeof(ConnectionsScenario).Assembly.Location);
                 foreach (var arg in WorkerArgs(rawArgs, context.Target))
                 {
                     info.ArgumentList.Add(arg);
@@ -183,6 +180,9 @@ internal static class ConnectionsScenario
         yield return $"{target.Name}={target.Url}";
         yield return "--quiet";
     }
+
+    private static string DotnetHost() =>
+        Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
 
     private static string Mb(long? bytes) => bytes is { } b ? (b / 1048576.0).ToString("N0", CultureInfo.InvariantCulture) + " MB" : "?";
 }

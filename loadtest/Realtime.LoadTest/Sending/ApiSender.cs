@@ -110,9 +110,9 @@ internal sealed class ApiSender : IDisposable
                 Interlocked.Increment(ref _ok);
                 return true;
             }
-            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            if (response.StatusCode == HttpStatusCode.TooManyRequests && Interlocked.Increment(ref _rateLimited) == 1)
             {
-                Interlocked.Increment(ref _rateLimited);
+                Console.Error.WriteLine("WARNING: the server answers 429: its rate limit is on (run it with RateLimits__SendsPerSecond=0)");
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -52,6 +52,16 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
         Assert.True(result.Has("server RSS after (MB)"), Describe(result)); // found by port: this test process
     }
 
+    [Fact]
+    public async Task ConnectionsPastThePerProcessLimitAreOpenedByWorkerProcessesAndSummed()
+    {
+        var result = await targets.RunAsync("baseline", "connections", "-n", "20", "--per-process", "10", "-d", "0.3");
+
+        Assert.Equal(2, result["worker processes"]);
+        AssertConnected(result, 20);
+        Assert.Equal(20, result["still connected after the hold"]);
+    }
+
     [Theory]
     [InlineData("realtime")]
     [InlineData("baseline")]
