@@ -98,6 +98,10 @@ internal sealed record LoadTestOptions
         {
             return new LoadTestOptions { Scenario = "help" };
         }
+        if (args[0] is not ("connections" or "latency" or "fanout" or "sends" or "storm" or "storage" or "push"))
+        {
+            throw new ArgumentException($"unknown scenario '{args[0]}' (connections, latency, fanout, sends, storm, storage, push)");
+        }
         var options = new LoadTestOptions { Scenario = args[0] };
         var targets = new List<Target>();
         var commands = new Dictionary<string, string>(StringComparer.Ordinal);
