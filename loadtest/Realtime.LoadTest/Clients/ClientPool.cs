@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Realtime.LoadTest.Measurement;
+
+namespace Realtime.LoadTest.Clients;
+
+/// <summary>
+/// The receiving side of a run: <c>count</c> connections of users <c>lt{run}-{offset+i}</c>, opened at a
+/// bounded rate and concurrency, kept alive with pings, and (for the storm) reconnected and resumed
+/// when they drop.
+/// </summary>
+internal sealed class ClientPool : IAsyncDisposable
+{
+    private static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(10); // the server drops a client silent for 30 s
+    private readonly LoadTestOptions _options;
+    private readonly Target _target;
+    private readonly TokenMinter _tokens;
+    private readonly ClientSockets _sockets;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<string, int> _errors = new(StringComparer.Ordinal);
+    private readonly Task _pings;
+    private long _connectErrors;
+    private int _connectAttempts;
+
+    public ClientPool(LoadTestOptions options, Target target, TokenMinter tokens, DeliveryLedger ledger, int count)
+    {
+        _options = options;
+        _target = target;
+        _tokens = tokens;
+        _sockets = new ClientSockets(target.Url, options.SourceAddresses, options.UserOffset);
+        Clients = new ILiveClient[count];
+        for (var i = 0; i < count; i++)
+        {
+            Clients[i] = Create(i, ledger);
+        }
+        _pings = PingLoopAsync(_stop.Token);
+    }
+
+    public ILiveClient[] Clients { get; }
+
+    public LatencyHistogram ConnectTimes { get; } = new();
+
+    public long ConnectErrors => Interlocked.Read(ref _connectErrors);
+
+    public int Connected => Clients.Count(c => c.IsConnected);
+
+    public IReadOnlyDictionary<string, int> Errors => _errors;
+
+    public string UserId(int index) => UserId(_options, _options.UserOffset + index);
+
+    public static string UserId(LoadTestOptions options, int globalIndex) =>
+        "lt" + options.RunId + "-" + globalIndex.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Opens every connection, at most <c>--connect-rate</c> per second and <c>--connect-concurrency</c> at once.</summary>
+    public async Task<TimeSpan> ConnectAllAsync(CancellationToken cancellationToken)
+    {
+        using var gate = new SemaphoreSlim(_options.ConnectConcurrency);
+        var started = Stopwatch.GetTimestamp();
+        var tasks = new List<Task>(Clients.Length);
+        for (var i = 0; i < Clients.Length; i++)
+        {
+            var due = TimeSpan.FromSeconds(i / _options.ConnectRate);
+            var wait = due - Stopwatch.GetElapsedTime(started);
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+            await gate.WaitAsync(cancellationToken);
+            var client = Clients[i];
+            tasks.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    await ConnectOnceAsync(client, null, cancellationToken);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }, cancellationToken));
+        }
+        await Task.WhenAll(tasks);
+        return Stopwatch.GetElapsedTime(started);
+    }
+
+    public int ConnectAttempts => Volatile.Read(ref _connectAttempts);
+
+    /// <summary>One connection attempt; failures are counted (by kind), not thrown.</summary>
+    public async Task<bool> ConnectOnceAsync(ILiveClient client, long? resumeAfter, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _connectAttempts);
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await client.ConnectAsync(resumeAfter, timeout.Token);
+            ConnectTimes.RecordSince(start);
+            return true;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _connectErrors);
+            var kind = ex.GetType().Name + ": " + (ex.Message.Length > 80 ? ex.Message[..80] : ex.Message);
+            _errors.AddOrUpdate(kind, 1, (_, n) => n + 1);
+            return false;
+        }
+    }
+
+    private ILiveClient Create(int index, DeliveryLedger ledger)
+    {
+        var sse = _options.Transport == TransportKind.Sse || (_options.Transport == TransportKind.Mix && index % 2 == 1);
+        var token = _tokens.User(UserId(index));
+        if (sse)
+        {
+            return new SseClient(index, _target.Url, token, _sockets.Http(index), ledger);
+        }
+        var hub = new Uri(_target.Url, "/hubs/notifications?access_token=" + Uri.EscapeDataString(token));
+        var wsHub = new UriBuilder(hub) { Scheme = hub.Scheme == "https" ? "wss" : "ws" }.Uri;
+        return _options.Client == ClientKind.Official
+            ? new OfficialHubClient(index, hub, _sockets.Invoker(index), ledger, _options.MessagePack)
+            : new LightHubClient(index, wsHub, _sockets.Invoker(index), ledger);
+    }
+
+    private async Task PingLoopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(PingInterval);
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                foreach (var client in Clients)
+                {
+                    if (client is LightHubClient light)
+                    {
+                        _ = light.PingAsync();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _pings;
+        foreach (var client in Clients)
+        {
+            await client.DisposeAsync();
+        }
+        _sockets.Dispose();
+        _stop.Dispose();
+    }
+}

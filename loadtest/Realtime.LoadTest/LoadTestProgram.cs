@@ -1,0 +1,110 @@
+using Realtime.LoadTest.Measurement;
+using Realtime.LoadTest.Scenarios;
+using Realtime.LoadTest.Servers;
+
+namespace Realtime.LoadTest;
+
+/// <summary>The command line: parse, run the scenario against each target back to back, print the table.</summary>
+internal static class LoadTestProgram
+{
+    public static async Task<int> Main(string[] args)
+    {
+        LoadTestOptions options;
+        try
+        {
+            options = LoadTestOptions.Parse(args);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or UriFormatException)
+        {
+            Console.Error.WriteLine($"Realtime.LoadTest: {ex.Message} (see --help)");
+            return 2;
+        }
+        if (options.Scenario == "help")
+        {
+            Console.WriteLine(LoadTestOptions.Help);
+            return 0;
+        }
+        if (options.Scenario == "push")
+        {
+            Console.WriteLine("push: not available yet: it needs Web Push, which this server does not have (nothing measured)");
+            return 0;
+        }
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        var machine = ServerProbe.Machine();
+        if (!options.Worker)
+        {
+            Console.Error.WriteLine($"{options.Scenario}: {machine}; run {options.RunId}");
+        }
+        var results = new List<ScenarioResult>();
+        foreach (var target in options.Targets)
+        {
+            try
+            {
+                results.Add(await RunTargetAsync(options, target, args, cancel.Token));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancel.IsCancellationRequested)
+            {
+                if (ex is ArgumentException)
+                {
+                    Console.Error.WriteLine($"Realtime.LoadTest: {ex.Message}");
+                    return 2;
+                }
+                var failed = new ScenarioResult(options.Scenario, target.Name);
+                failed.Note($"FAILED: {ex.GetType().Name}: {ex.Message}");
+                results.Add(failed);
+            }
+        }
+        if (options.Worker)
+        {
+            return 0;
+        }
+        Console.WriteLine();
+        Console.WriteLine($"{options.Scenario} ({machine})");
+        Console.WriteLine(ResultsReport.Table(options.Scenario, results));
+        if (options.JsonPath is { } path)
+        {
+            await File.WriteAllTextAsync(path, ResultsReport.Json(options, machine, args, results));
+            Console.WriteLine($"JSON: {path}");
+        }
+        return results.Any(r => r.Notes.Any(n => n.StartsWith("FAILED", StringComparison.Ordinal))) ? 1 : 0;
+    }
+
+    public static async Task<ScenarioResult> RunTargetAsync(LoadTestOptions options, Target target, string[] args, CancellationToken cancellationToken)
+    {
+        await using var launcher = target.Command is null ? null : new ServerLauncher(target);
+        if (launcher is not null)
+        {
+            if (!options.Quiet)
+            {
+                Console.Error.WriteLine($"{target.Name}: starting `{target.Command}` on {target.Url} (log: {launcher.LogPath})");
+            }
+            await launcher.StartAsync(cancellationToken);
+        }
+        else if (!options.Worker)
+        {
+            await ServerLauncher.WaitReadyAsync(target.Url, null, cancellationToken);
+        }
+        if (!options.Quiet)
+        {
+            Console.Error.WriteLine($"{target.Name}: {options.Scenario} against {target.Url}" + (target.SendUrl != target.Url ? $", sends to {target.SendUrl}" : ""));
+        }
+        var context = new ScenarioContext(options, target, launcher, cancellationToken);
+        return await RunScenarioAsync(context, args);
+    }
+
+    public static Task<ScenarioResult> RunScenarioAsync(ScenarioContext context, string[] args) => context.Options.Scenario switch
+    {
+        "connections" => ConnectionsScenario.RunAsync(context, args),
+        "latency" => LatencyScenario.RunAsync(context),
+        "fanout" => FanoutScenario.RunAsync(context),
+        "sends" => SendsScenario.RunAsync(context),
+        "storm" => StormScenario.RunAsync(context),
+        "storage" => StorageScenario.RunAsync(context),
+        var other => throw new ArgumentException($"unknown scenario '{other}' (connections, latency, fanout, sends, storm, storage)"),
+    };
+}

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using Realtime.LoadTest.Measurement;
+using Realtime.LoadTest.Sending;
+
+namespace Realtime.LoadTest.Scenarios;
+
+/// <summary>
+/// <c>latency</c>: N users connected; open-loop sends to random connected users at rate R for D
+/// seconds; end to end from the send's timestamp (taken as the request is built) to its arrival.
+/// </summary>
+internal static class LatencyScenario
+{
+    public static async Task<ScenarioResult> RunAsync(ScenarioContext context)
+    {
+        var options = context.Options;
+        var result = context.NewResult("latency");
+        var ledger = new DeliveryLedger((int)(options.Rate * options.DurationSeconds * 1.2) + 1_000);
+        await using var pool = await Receivers.ConnectAsync(context, ledger, result);
+        using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
+        var users = pool.Clients.Where(c => c.IsConnected).Select(c => pool.UserId(c.Index)).ToArray();
+        await Warmup.RunAsync(context, ledger, 1, s => s.SendAsync(users[Random.Shared.Next(users.Length)], DeliveryLedger.WarmupSeq, context.CancellationToken));
+        var start = Stopwatch.GetTimestamp();
+        (long Issued, long Skipped) loop;
+        await using (Progress.Start(context, "latency", () =>
+            $"sent {sender.Ok:N0}, failed {sender.Failed:N0}, delivered {ledger.Delivered:N0}, p99 {ledger.EndToEnd.PercentileMs(99):0.0} ms"))
+        {
+            loop = await OpenLoop.RunAsync(options.Rate, options.Duration, options.MaxInFlight, async _ =>
+            {
+                var seq = ledger.NextSeq();
+                if (seq < 0)
+                {
+                    return;
+                }
+                if (await sender.SendAsync(users[Random.Shared.Next(users.Length)], seq, context.CancellationToken))
+                {
+                    ledger.Acknowledge(seq, 1);
+                }
+            }, context.CancellationToken);
+            await ledger.DrainAsync(TimeSpan.FromSeconds(options.DrainSeconds), context.CancellationToken);
+        }
+        var window = Stopwatch.GetElapsedTime(start, Math.Max(ledger.LastDeliveryTimestamp, start + 1));
+        result.Add("sends offered (/s)", options.Rate);
+        result.Add("sends skipped (generator saturated)", loop.Skipped);
+        sender.AddTo(result, "sends");
+        Receivers.AddDeliveries(result, ledger);
+        result.Add("deliveries (/s)", ledger.Delivered / Math.Max(0.001, window.TotalSeconds));
+        return result;
+    }
+}

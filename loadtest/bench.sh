@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Runs one load-test scenario against Realtime and the vanilla SignalR baseline, back to back, on
+# this machine: builds both (Release), starts a throwaway PostgreSQL (fsync on, as in production)
+# and lets the tool start each server just before its run and stop it after.
+#
+#   loadtest/bench.sh latency -n 2000 -r 1000 -d 15
+#   loadtest/bench.sh fanout -n 5000 -r 20 -d 15
+#   BENCH_TARGETS=realtime loadtest/bench.sh storm -n 2000 -r 200
+#   BENCH_TWO_NODE=1 loadtest/bench.sh storm -n 2000 -r 200   # clients on node A (killed), sends to node B
+#
+# Every argument goes to the tool (see: dotnet loadtest/Realtime.LoadTest/bin/Release/net10.0/Realtime.LoadTest.dll --help).
+# BENCH_TARGETS: both (default), realtime or baseline. Ports: BENCH_PORT (5377; the baseline +1).
+# BENCH_TWO_NODE=1: Realtime runs as two nodes through a throwaway Redis (needs redis-server): the
+# tool's clients connect to the first, sends go to a second node on BENCH_PORT+2 (the baseline has
+# no backplane, so it stays one node).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
+
+log() { printf '==> %s\n' "$*" >&2; }
+as_postgres() {
+  if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+pgdir="" node_b="" redis_port=""
+cleanup() {
+  [[ -n $node_b ]] && kill "$node_b" 2>/dev/null
+  [[ -n $redis_port ]] && redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1
+  if [[ -n $pgdir && -f $pgdir/postmaster.pid ]]; then
+    as_postgres pg_ctl -D "$pgdir" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  [[ -n $pgdir ]] && rm -rf "$pgdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "building Release (server, baseline, load test)"
+for project in src/Realtime.Server loadtest/Baselines/VanillaSignalR loadtest/Realtime.LoadTest; do
+  dotnet build "$project" -c Release -v quiet -nologo >/dev/null
+done
+
+port=${BENCH_PORT:-5377}
+pg_port=$((port + 10000))
+if ((EUID == 0)) && ! id postgres >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+fi
+pgdir=$(mktemp -d /tmp/realtime-bench-pg.XXXXXX)
+((EUID == 0)) && chown postgres: "$pgdir"
+chmod 700 "$pgdir"
+as_postgres initdb -D "$pgdir" -A trust -U postgres -E UTF8 --no-locale >/dev/null
+as_postgres pg_ctl -D "$pgdir" -l "$pgdir/log" -w -t 60 \
+  -o "-k $pgdir -c listen_addresses=127.0.0.1 -p $pg_port -c max_connections=200" start >/dev/null
+log "PostgreSQL (fsync on) on 127.0.0.1:$pg_port"
+
+export Auth__SigningKey=${Auth__SigningKey:-loadtest-signing-key-0123456789abcdef0123}
+export Auth__Issuer=${Auth__Issuer:-realtime-dev} Auth__Audience=${Auth__Audience:-realtime}
+export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Maximum Pool Size=50"
+export RateLimits__SendsPerSecond=0 Serilog__MinimumLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production
+
+send=""
+if [[ ${BENCH_TWO_NODE:-0} == 1 ]]; then
+  redis_port=$((port + 20000))
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --logfile /tmp/realtime-bench-redis.log
+  export ConnectionStrings__Redis="127.0.0.1:$redis_port"
+  ASPNETCORE_URLS="http://127.0.0.1:$((port + 2))" dotnet src/Realtime.Server/bin/Release/net10.0/Realtime.Server.dll \
+    >/tmp/realtime-loadtest-node-b.log 2>&1 &
+  node_b=$!
+  for _ in $(seq 600); do
+    curl -fs "http://127.0.0.1:$((port + 2))/health/ready" >/dev/null && break
+    sleep 0.1
+  done
+  send=",send=http://127.0.0.1:$((port + 2))"
+  log "two nodes through Redis 127.0.0.1:$redis_port: clients on :$port, sends to :$((port + 2))"
+fi
+
+realtime=(--target "realtime=http://127.0.0.1:$port$send"
+  --command "realtime=dotnet $root/src/Realtime.Server/bin/Release/net10.0/Realtime.Server.dll")
+baseline=(--target "baseline=http://127.0.0.1:$((port + 1))"
+  --command "baseline=dotnet $root/loadtest/Baselines/VanillaSignalR/bin/Release/net10.0/VanillaSignalR.dll")
+case ${BENCH_TARGETS:-both} in
+  both) targets=("${realtime[@]}" "${baseline[@]}") ;;
+  realtime) targets=("${realtime[@]}") ;;
+  baseline) targets=("${baseline[@]}") ;;
+  *) echo "BENCH_TARGETS: both, realtime or baseline" >&2; exit 2 ;;
+esac
+
+dotnet loadtest/Realtime.LoadTest/bin/Release/net10.0/Realtime.LoadTest.dll "$@" "${targets[@]}"

@@ -1,0 +1,53 @@
+using System.Globalization;
+using Realtime.IntegrationTests.Infrastructure;
+using Realtime.LoadTest;
+
+namespace Realtime.IntegrationTests.LoadTest;
+
+/// <summary>
+/// A smoke run of the load test's <c>storm</c>: the tool starts a real Realtime node (a child
+/// process, built beside the tests), connects clients, SIGKILLs the node, starts it again, and the
+/// clients come back and resume with nothing lost and nothing twice.
+/// </summary>
+public sealed class LoadTestStormTests
+{
+    [Fact]
+    public async Task StormRunBringsEveryClientBackWithNothingLostOrDuplicated()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        var port = ScaleOutPorts.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture);
+        var command = string.Join(' ',
+            "env -u ConnectionStrings__Redis",
+            $"'ConnectionStrings__Postgres={database.ConnectionString}'",
+            $"'Auth__SigningKey={TestTokens.DefaultSigningKey}'",
+            $"'Auth__Issuer={TestTokens.DefaultIssuer}'",
+            $"'Auth__Audience={TestTokens.DefaultAudience}'",
+            "RateLimits__SendsPerSecond=0 Serilog__MinimumLevel__Default=Warning",
+            "dotnet", $"'{ServerDll()}'");
+        string[] args =
+        [
+            "storm", "-n", "20", "-r", "40", "-d", "1", "--drain", "5", "--quiet",
+            "--target", $"realtime=http://127.0.0.1:{port}", "--command", "realtime=" + command,
+            "--key", TestTokens.DefaultSigningKey, "--issuer", TestTokens.DefaultIssuer, "--audience", TestTokens.DefaultAudience,
+        ];
+        var options = LoadTestOptions.Parse(args);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+
+        var result = await LoadTestProgram.RunTargetAsync(options, options.Targets.Single(), args, timeout.Token);
+
+        var describe = string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes);
+        Assert.Equal(20, result["connections"]);
+        Assert.Equal(20, result["back and resumed"]);
+        Assert.True(result["sends acknowledged"] > 0, describe);
+        Assert.Equal(0, result["lost"]);
+        Assert.Equal(0, result["duplicated"]);
+    }
+
+    private static string ServerDll()
+    {
+        // The configuration the tests were built in: the folder after bin in this assembly's path.
+        var parts = AppContext.BaseDirectory.Split(Path.DirectorySeparatorChar);
+        var configuration = parts[Array.LastIndexOf(parts, "bin") + 1];
+        return Path.Combine(ServerProcess.RepositoryRoot(), "src", "Realtime.Server", "bin", configuration, "net10.0", "Realtime.Server.dll");
+    }
+}
