@@ -24,7 +24,10 @@ export interface PushSubscriptionLike {
 export class PushClient {
   constructor(private readonly http: Http) {}
 
-  /** `GET /api/push/vapid-public-key`, `pushManager.subscribe`, `POST /api/push/subscriptions`; returns the subscription. */
+  /**
+   * `GET /api/push/vapid-public-key`, `pushManager.subscribe`, `POST /api/push/subscriptions`; returns the subscription.
+   * When the server refuses the post, a subscription made by this call is undone and the error thrown.
+   */
   async subscribe(registration?: PushRegistrationLike): Promise<PushSubscriptionLike> {
     const reg = (await resolveRegistration(registration))!;
     const { publicKey } = await this.http.request<{ publicKey: string }>('GET', '/api/push/vapid-public-key', undefined, { anonymous: true });
@@ -35,8 +38,16 @@ export class PushClient {
       await subscription.unsubscribe();
       subscription = null;
     }
+    const made = !subscription;
     subscription ??= await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
-    await this.http.request('POST', '/api/push/subscriptions', subscription.toJSON());
+    try {
+      await this.http.request('POST', '/api/push/subscriptions', subscription.toJSON());
+    } catch (error) {
+      // The server does not hold a subscription made just now: undo it, so that the browser does
+      // not look subscribed (isSubscribed) and the next subscribe starts afresh.
+      if (made) await subscription.unsubscribe().catch(() => false);
+      throw error;
+    }
     return subscription;
   }
 

@@ -94,3 +94,22 @@ test('push.subscribe without a registration outside a browser says what to pass'
   const { client } = setup();
   await assert.rejects(client.push.subscribe(), /needs a service worker registration/);
 });
+
+test('A subscription the browser already had stays when the server refuses the post (only one made by subscribe is undone)', async () => {
+  let answer = { status: 503, body: { title: 'Service Unavailable', status: 503 }, contentType: 'application/problem+json' };
+  const fetch = fakeFetch({
+    'GET /api/push/vapid-public-key': () => ({ body: { publicKey } }),
+    'POST /api/push/subscriptions': () => answer,
+  });
+  const client = createClient({ url: 'http://realtime.test', accessTokenFactory: () => 'tok', fetch });
+  const registration = { pushManager: new FakePushManager() };
+  await assert.rejects(client.push.subscribe(registration), (e) => e.status === 503);
+  assert.equal(await client.push.isSubscribed(registration), false, 'the subscription made by this call is undone');
+
+  await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes });
+  await assert.rejects(client.push.subscribe(registration), (e) => e.status === 503);
+  assert.equal(await client.push.isSubscribed(registration), true, 'the earlier subscription is kept');
+  answer = { status: 200, body: undefined };
+  await client.push.subscribe(registration);
+  assert.equal(registration.pushManager.subscribeCalls.length, 2);
+});
