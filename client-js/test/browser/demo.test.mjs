@@ -1,6 +1,7 @@
 // The demo page in a real browser (Debian's chromium, headless, driven by playwright-core):
 // sign in, receive a notification sent over HTTP, mark it read in one tab and watch the other
-// tab's badge follow; enable push (the subscribe request the page makes); sw.js showing a push.
+// tab's badge follow; enable push against the real push endpoints (only the browser's push
+// service is faked); sw.js showing a push.
 // Keeps a screenshot: client-js/test-results/demo.png.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServer } from '../server.mjs';
+import { eventually, startServer, storedSubscriptions } from '../server.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results');
@@ -113,30 +114,36 @@ test('The demo page receives a notification sent over HTTP, and marking it read 
   await first.close();
 });
 
-test('Enable push fetches the VAPID key, subscribes with it, and posts the subscription with the user\'s token', { timeout: 60_000 }, async () => {
-  // Chromium's push service is unreachable here: PushManager.subscribe is replaced by a fake that
-  // records its options, and the push endpoints are intercepted (they are checked, not served).
-  const publicKey = 'BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U';
-  const requests = [];
-  await context.route('**/api/push/**', async (route) => {
-    const request = route.request();
-    requests.push({ method: request.method(), url: request.url(), authorization: await request.headerValue('authorization'), body: request.postData() });
-    if (request.url().endsWith('/api/push/vapid-public-key')) {
-      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ publicKey }) });
-    } else {
-      await route.fulfill({ status: request.method() === 'POST' ? 201 : 204 });
-    }
-  });
+test('Enable push subscribes with the server\'s VAPID key and the real server stores the subscription for the user; Disable push removes it', { timeout: 60_000 }, async () => {
+  // Chromium's push service is unreachable here: only PushManager.subscribe is replaced, by a fake
+  // that records its options and makes a subscription as a browser would (an https endpoint of a
+  // public push service, a real P-256 public key and a 16-byte auth secret from WebCrypto).
+  // Everything else is real: sw.js is registered, and the page talks to the server.
+  const publicKey = (await server.request('GET', '/api/push/vapid-public-key')).body.publicKey;
   await context.grantPermissions(['notifications'], { origin: server.url });
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  const exchanges = [];
+  page.on('response', (response) => {
+    const request = response.request();
+    if (!new URL(request.url()).pathname.startsWith('/api/push/')) return;
+    exchanges.push({ method: request.method(), url: request.url(), status: response.status(), request, body: request.postData() });
+  });
+  const exchangesSeen = (count) => eventually(() => exchanges.length >= count,
+    { timeout: STEP_TIMEOUT, what: `${count} push requests`, describe: () => exchanges.map((e) => `${e.method} ${e.url} ${e.status}`).join('\n') });
   await page.addInitScript(() => {
+    const base64Url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
     let current = null;
     window.__subscribeCalls = [];
     PushManager.prototype.subscribe = async function subscribe(options) {
       const key = new Uint8Array(options.applicationServerKey);
-      window.__subscribeCalls.push({ userVisibleOnly: options.userVisibleOnly, key: Array.from(key) });
-      const json = { endpoint: 'https://push.example/send/demo-endpoint', expirationTime: null, keys: { p256dh: 'BPfake', auth: 'fakeauth' } };
+      window.__subscribeCalls.push({ userVisibleOnly: options.userVisibleOnly, key: base64Url(key) });
+      const pair = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+      const json = {
+        endpoint: `https://fcm.googleapis.com/fcm/send/${base64Url(crypto.getRandomValues(new Uint8Array(24)))}`,
+        expirationTime: null,
+        keys: { p256dh: base64Url(await crypto.subtle.exportKey('raw', pair.publicKey)), auth: base64Url(crypto.getRandomValues(new Uint8Array(16))) },
+      };
       current = {
         endpoint: json.endpoint,
         options: { applicationServerKey: key.buffer },
@@ -153,24 +160,39 @@ test('Enable push fetches the VAPID key, subscribes with it, and posts the subsc
   const user = `push-${Date.now().toString(36)}`;
   await signIn(page, user);
   await page.click('#enable-push');
-  await page.waitForFunction(() => /Push on/.test(document.getElementById('push-status').textContent));
+  await page.waitForFunction(() => /^Push (on|could not)/.test(document.getElementById('push-status').textContent));
+  assert.match(await page.textContent('#push-status'), /^Push on: .* arrive at fcm\.googleapis\.com\.$/, 'no error on the page');
   assert.equal(await page.textContent('#enable-push'), 'Disable push');
+  assert.equal(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration('/'))?.active?.scriptURL), `${server.url}/sw.js`,
+    'sw.js is registered and active');
 
+  await exchangesSeen(2);
   const calls = await page.evaluate(() => window.__subscribeCalls);
-  assert.equal(calls.length, 1);
-  assert.equal(calls[0].userVisibleOnly, true);
-  assert.deepEqual(calls[0].key, [...Buffer.from(publicKey, 'base64url')], 'applicationServerKey is the decoded VAPID key');
-  assert.deepEqual(requests.map((r) => `${r.method} ${new URL(r.url).pathname}`), ['GET /api/push/vapid-public-key', 'POST /api/push/subscriptions']);
-  const post = requests[1];
-  assert.match(post.authorization, /^Bearer ey/, 'the subscription is posted with the user\'s token');
-  assert.deepEqual(JSON.parse(post.body), { endpoint: 'https://push.example/send/demo-endpoint', expirationTime: null, keys: { p256dh: 'BPfake', auth: 'fakeauth' } });
+  assert.deepEqual(calls, [{ userVisibleOnly: true, key: publicKey }], 'applicationServerKey is the server\'s VAPID public key');
+  assert.deepEqual(exchanges.map((e) => `${e.method} ${new URL(e.url).pathname} ${e.status}`),
+    ['GET /api/push/vapid-public-key 200', 'POST /api/push/subscriptions 201']);
+  const post = exchanges[1];
+  assert.match(await post.request.headerValue('authorization'), /^Bearer ey/, 'the subscription is posted with the user\'s token');
+  const subscription = JSON.parse(post.body);
+  assert.deepEqual(subscription, await page.evaluate(async () => (await (await navigator.serviceWorker.ready).pushManager.getSubscription()).toJSON()),
+    'the page posts PushSubscription.toJSON()');
+  assert.deepEqual(await storedSubscriptions(server, subscription.endpoint), [{ userId: user, p256dh: subscription.keys.p256dh, auth: subscription.keys.auth }],
+    'the server stores the subscription for the signed-in user');
+  const repost = await server.request('POST', '/api/push/subscriptions', { token: server.token(user), body: subscription });
+  assert.equal(repost.status, 200, 'the server already holds this subscription for the user');
 
   await page.click('#enable-push');
   await page.waitForFunction(() => /Push turned off/.test(document.getElementById('push-status').textContent));
-  const del = requests.at(-1);
-  assert.equal(del.method, 'DELETE');
-  assert.equal(new URL(del.url).searchParams.get('endpoint'), 'https://push.example/send/demo-endpoint');
-  await context.unroute('**/api/push/**');
+  assert.equal(await page.textContent('#enable-push'), 'Enable push');
+  await exchangesSeen(3);
+  const del = exchanges[2];
+  assert.equal(`${del.method} ${new URL(del.url).pathname} ${del.status}`, 'DELETE /api/push/subscriptions 204');
+  assert.equal(new URL(del.url).searchParams.get('endpoint'), subscription.endpoint);
+  assert.deepEqual(await storedSubscriptions(server, subscription.endpoint), [], 'the server no longer holds it');
+  const again = await server.request('POST', '/api/push/subscriptions', { token: server.token(user), body: subscription });
+  assert.equal(again.status, 201, 'posting the removed subscription again creates it anew');
+  await server.request('DELETE', `/api/push/subscriptions?endpoint=${encodeURIComponent(subscription.endpoint)}`, { token: server.token(user) });
+  assert.ok(!(await page.textContent('#events')).includes('push:'), 'the page logged no push error');
   await page.close();
 });
 
