@@ -22,7 +22,7 @@ internal static class BroadcastsApi
         return app;
     }
 
-    private static async Task<IResult> BroadcastAsync(HttpContext context, NotificationLog log, CancellationToken cancellationToken)
+    private static async Task<IResult> BroadcastAsync(HttpContext context, GroupCommitQueue log, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadJsonAsync(context, NotificationsApi.MaxSendBodyBytes, RealtimeJsonContext.Default.SendRequest, cancellationToken);
         if (body.Problem is not null)

@@ -19,8 +19,9 @@ internal static class NotificationsApi
         builder.Services.AddSingleton<InboxStore>();
         builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<ReadStateService>();
-        builder.Services.AddSingleton<NotificationLog>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<NotificationLog>());
+        builder.Services.AddOptions<CommitQueueOptions>().BindConfiguration(CommitQueueOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<GroupCommitQueue>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommitQueue>());
         builder.Services.AddSingleton<NotificationRetention>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NotificationRetention>());
         return builder;
@@ -39,7 +40,7 @@ internal static class NotificationsApi
         return app;
     }
 
-    private static async Task<IResult> SendAsync(HttpContext context, NotificationLog log, IdempotencyStore idempotency, CancellationToken cancellationToken)
+    private static async Task<IResult> SendAsync(HttpContext context, GroupCommitQueue log, IdempotencyStore idempotency, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadJsonAsync(context, MaxSendBodyBytes, RealtimeJsonContext.Default.SendRequest, cancellationToken);
         if (body.Problem is not null)

@@ -49,7 +49,7 @@ public sealed class GroupCommitIsolationTests : IAsyncLifetime
     [Fact]
     public async Task APoisonedSendInASharedTransactionFailsAloneWith422AndEveryInnocentSendIsCreated()
     {
-        var log = _server.Services.GetRequiredService<NotificationLog>();
+        var log = _server.Services.GetRequiredService<GroupCommitQueue>();
         using var sender = _server.CreateApiClient(_server.Tokens.Service());
         using var admin = _server.CreateApiClient(_server.Tokens.Admin());
 

@@ -1,0 +1,339 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Realtime.Server.Broadcasts;
+using Realtime.Server.Bus;
+using Realtime.Server.Storage;
+
+namespace Realtime.Server.Notifications;
+
+/// <summary>
+/// Group commit: every send waiting when a transaction starts shares it; each answers only after
+/// COMMIT; the committed batch, serialized once, is then published on the bus. The queue is
+/// bounded: when it is full a send is refused at once (<see cref="CommitQueueFullException"/>, 503).
+/// </summary>
+/// <remarks>
+/// One transaction: claim idempotency keys (<see cref="IdempotencyStore"/>) and add to unread
+/// counters (<see cref="UnreadCounts"/>), both of which may wait for row locks, then in one round
+/// trip take the id lock and allocate (<see cref="IdAllocator"/>), insert
+/// (<see cref="NotificationStore"/>, <see cref="BroadcastStore"/>) and record what each key
+/// created, then COMMIT. The stores own their SQL; this class only orders them.
+/// </remarks>
+internal sealed partial class GroupCommitQueue(
+    NpgsqlDataSource dataSource,
+    IMessageBus bus,
+    TimeProvider time,
+    IOptions<CommitQueueOptions> options,
+    ILogger<GroupCommitQueue> logger) : BackgroundService
+{
+    /// <summary>Bounds one transaction; a single send may still carry it past this by up to 1,000 rows.</summary>
+    public const int MaxRowsPerTransaction = 5_000;
+
+    private readonly Channel<PendingSend> _pending = Channel.CreateBounded<PendingSend>(new BoundedChannelOptions(options.Value.MaxQueuedSends)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    /// <summary>Sends waiting for the next transaction (tests use it to line up a batch).</summary>
+    internal int QueuedSends => Volatile.Read(ref _queued);
+
+    private int _queued;
+
+    /// <summary>Appends one send; completes once it is committed (or, for a key already used, once that is known).</summary>
+    public async Task<AppendOutcome> AppendAsync(ValidatedSend send, string sender, CancellationToken cancellationToken)
+    {
+        var pending = new PendingSend(send, sender, send.IdempotencyKey is null ? null : send.ComputeHash());
+        Interlocked.Increment(ref _queued);
+        if (!_pending.Writer.TryWrite(pending))
+        {
+            Interlocked.Decrement(ref _queued);
+            if (_pending.Reader.Completion.IsCompleted)
+            {
+                throw new OperationCanceledException("The server is shutting down.");
+            }
+            throw new CommitQueueFullException();
+        }
+        return await pending.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<PendingSend>();
+        try
+        {
+            while (await _pending.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                var rows = 0;
+                while (rows < MaxRowsPerTransaction && _pending.Reader.TryRead(out var next))
+                {
+                    Interlocked.Decrement(ref _queued);
+                    batch.Add(next);
+                    rows += next.Send.RowCount;
+                }
+                // The transaction is not cancelled by shutdown: a send either commits or fails whole.
+                await CommitAsync(batch);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _pending.Writer.TryComplete();
+            var stopped = new OperationCanceledException("The server is shutting down.");
+            foreach (var pending in batch.Concat(_pending.Reader.ReadAllAsync(CancellationToken.None).ToBlockingEnumerable()))
+            {
+                pending.Completion.TrySetException(stopped);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Commits <paramref name="batch"/> in one transaction. When that fails for a reason that is
+    /// not an outage, the fault is one send's (data PostgreSQL refuses that validation did not
+    /// catch) or a bug: the batch is committed again in halves, down to single sends, so every
+    /// innocent send commits and only the culprit gets its error. An outage fails the whole batch
+    /// (503 with Retry-After: nothing was written). Each part takes the lock on its own, so ids
+    /// still grow in commit order.
+    /// </summary>
+    private async Task CommitAsync(List<PendingSend> batch)
+    {
+        var failure = await TryCommitAsync(batch);
+        if (failure is null)
+        {
+            return;
+        }
+        if (batch.Count > 1 && !DatabaseErrors.IsUnavailable(failure))
+        {
+            LogIsolatingFailure(logger, batch.Count, failure.Message);
+            var half = batch.Count / 2;
+            await CommitAsync(batch[..half]);
+            await CommitAsync(batch[half..]);
+            return;
+        }
+        Exception answer = failure;
+        if (batch.Count == 1 && DatabaseErrors.IsRefusedData(failure))
+        {
+            LogSendRefused(logger, batch[0].Sender, failure.Message);
+            answer = new SendRefusedException(failure);
+        }
+        else
+        {
+            LogCommitFailed(logger, batch.Count, failure);
+        }
+        foreach (var pending in batch)
+        {
+            pending.Completion.TrySetException(answer);
+        }
+    }
+
+    /// <summary>Completes every send of <paramref name="batch"/> when it commits; returns the failure otherwise, completing nothing.</summary>
+    private async Task<Exception?> TryCommitAsync(List<PendingSend> batch)
+    {
+        var createdAt = TruncateToMilliseconds(time.GetUtcNow().UtcDateTime);
+        var (accepted, keyTaken) = SplitInBatchDuplicateKeys(batch);
+        // Ids go to sends first, then broadcasts: InsertAsync allocates them in that order.
+        accepted = accepted.OrderBy(p => p.Send.Broadcast).ToList();
+        long firstId = 0;
+        var rowCount = 0;
+        var committing = false;
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+
+            var claimed = await IdempotencyStore.ClaimAsync(connection, transaction,
+                accepted.Where(p => p.Send.IdempotencyKey is not null).Select(p => (p.Sender, p.Send.IdempotencyKey!, p.RequestHash!)).ToList(), createdAt);
+            bool KeyTaken(PendingSend p) => p.Send.IdempotencyKey is { } key && !claimed.Contains((p.Sender, key));
+            keyTaken.AddRange(accepted.Where(KeyTaken));
+            accepted.RemoveAll(KeyTaken);
+
+            rowCount = accepted.Sum(p => p.Send.RowCount);
+            if (rowCount > 0)
+            {
+                await UnreadCounts.IncrementAsync(connection, transaction, accepted.SelectMany(p => p.Send.UserIds));
+                await InsertAsync(connection, transaction, accepted, rowCount, createdAt, allocated => firstId = allocated);
+            }
+            committing = true;
+            await transaction.CommitAsync();
+        }
+        catch (Exception ex)
+        {
+            if (firstId > 0 && !committing)
+            {
+                // Failed before COMMIT was sent, so certainly rolled back: its ids will never hold anything.
+                // Say so at once, so no sequencer waits for them. (A failed COMMIT may have committed: sequencers read that range.)
+                await PublishAsync(new NotificationBatch(firstId, firstId + rowCount - 1, []));
+            }
+            return ex;
+        }
+
+        var items = new List<SequencedNotification>();
+        var nextId = firstId;
+        foreach (var pending in accepted)
+        {
+            var sent = new List<SentNotification>(pending.Send.RowCount);
+            if (pending.Send.Broadcast)
+            {
+                items.Add(Serialize(nextId, userId: null, pending.Send, createdAt));
+                sent.Add(new SentNotification(nextId++, UserId: ""));
+            }
+            foreach (var userId in pending.Send.UserIds)
+            {
+                items.Add(Serialize(nextId, userId, pending.Send, createdAt));
+                sent.Add(new SentNotification(nextId++, userId));
+            }
+            pending.Completion.TrySetResult(AppendOutcome.Created(sent));
+        }
+        foreach (var pending in keyTaken)
+        {
+            pending.Completion.TrySetResult(AppendOutcome.KeyAlreadyUsed);
+        }
+
+        if (items.Count > 0)
+        {
+            await PublishAsync(new NotificationBatch(firstId, nextId - 1, items));
+        }
+        return null;
+    }
+
+    /// <summary>Two sends with one sender and key in the same transaction: the first claims the key.</summary>
+    private static (List<PendingSend> Accepted, List<PendingSend> KeyTaken) SplitInBatchDuplicateKeys(List<PendingSend> batch)
+    {
+        var accepted = new List<PendingSend>(batch.Count);
+        var keyTaken = new List<PendingSend>();
+        var keys = new HashSet<(string, string)>();
+        foreach (var pending in batch)
+        {
+            if (pending.Send.IdempotencyKey is { } key && !keys.Add((pending.Sender, key)))
+            {
+                keyTaken.Add(pending);
+            }
+            else
+            {
+                accepted.Add(pending);
+            }
+        }
+        return (accepted, keyTaken);
+    }
+
+    /// <summary>
+    /// One round trip: lock and allocate (its first id reported through <paramref name="allocated"/>
+    /// before the inserts run, so a batch that fails after allocating can publish its range empty),
+    /// insert notifications then broadcasts, and record what each idempotency key created.
+    /// </summary>
+    private static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
+    {
+        var rows = new List<(string UserId, ValidatedSend Send)>(rowCount);
+        var broadcasts = new List<(string Sender, ValidatedSend Send)>();
+        var keyed = new List<(string Sender, string Key, long Position, string UserId)>();
+        foreach (var pending in accepted)
+        {
+            if (pending.Send.Broadcast)
+            {
+                broadcasts.Add((pending.Sender, pending.Send));
+                continue;
+            }
+            foreach (var userId in pending.Send.UserIds)
+            {
+                rows.Add((userId, pending.Send));
+                if (pending.Send.IdempotencyKey is { } key)
+                {
+                    keyed.Add((pending.Sender, key, rows.Count, userId));
+                }
+            }
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(IdAllocator.Allocate(rowCount));
+        if (rows.Count > 0)
+        {
+            batch.BatchCommands.Add(NotificationStore.InsertCommand(rows, IdAllocator.IdBase(0, rowCount), createdAt));
+        }
+        if (broadcasts.Count > 0)
+        {
+            batch.BatchCommands.Add(BroadcastStore.InsertCommand(broadcasts, IdAllocator.IdBase(rows.Count, rowCount), createdAt));
+        }
+        if (keyed.Count > 0)
+        {
+            batch.BatchCommands.Add(IdempotencyStore.RecordResultsCommand(keyed, IdAllocator.IdBase(0, rowCount)));
+        }
+        // Read statement by statement: the allocated range must be in hand before a later statement's error is raised.
+        await using var results = await batch.ExecuteReaderAsync();
+        if (!await results.ReadAsync())
+        {
+            throw new InvalidOperationException("Allocating notification ids returned no row.");
+        }
+        allocated(results.GetInt64(0));
+        while (await results.NextResultAsync())
+        {
+        }
+        var inserted = 0;
+        for (var i = 1; i <= (rows.Count > 0 ? 1 : 0) + (broadcasts.Count > 0 ? 1 : 0); i++)
+        {
+            inserted += batch.BatchCommands[i].RecordsAffected;
+        }
+        if (inserted != rowCount)
+        {
+            throw new InvalidOperationException($"The insert stored {inserted} of {rowCount} rows.");
+        }
+    }
+
+    private async Task PublishAsync(NotificationBatch batch)
+    {
+        try
+        {
+            await bus.PublishAsync(batch, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // Committed is committed: the sequencers of other nodes read a lost range from PostgreSQL.
+            LogPublishFailed(logger, batch.FirstId, batch.LastId, ex);
+        }
+    }
+
+    /// <summary>Serialized once for every connection; a broadcast has no user, so one message serves all.</summary>
+    private static SequencedNotification Serialize(long id, string? userId, ValidatedSend send, DateTime createdAt)
+    {
+        var expiresAt = send.ExpiresAt(createdAt);
+        var notification = new Notification(id, userId, send.Category, send.Title, send.Body,
+            send.DataJson is null ? null : RawJson.FromText(send.DataJson), send.Link, send.Priority,
+            send.Broadcast, createdAt, expiresAt, ReadAt: null);
+        var json = JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification);
+        return new SequencedNotification(id, userId, createdAt, expiresAt, new RawJson(json));
+    }
+
+    internal static DateTime TruncateToMilliseconds(DateTime value) =>
+        new(value.Ticks - value.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Commit of {SendCount} sends failed")]
+    private static partial void LogCommitFailed(ILogger logger, int sendCount, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Commit of {SendCount} sends failed ({Reason}); committing them in halves to find the send at fault")]
+    private static partial void LogIsolatingFailure(ILogger logger, int sendCount, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "PostgreSQL refused a send of {Sender}: {Reason}")]
+    private static partial void LogSendRefused(ILogger logger, string sender, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing committed ids {FirstId}..{LastId} failed; other nodes will read them from PostgreSQL")]
+    private static partial void LogPublishFailed(ILogger logger, long firstId, long lastId, Exception exception);
+
+    private sealed class PendingSend(ValidatedSend send, string sender, byte[]? requestHash)
+    {
+        public ValidatedSend Send { get; } = send;
+        public string Sender { get; } = sender;
+        public byte[]? RequestHash { get; } = requestHash;
+        public TaskCompletionSource<AppendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
+
+/// <summary>What became of an append: the notifications created, or "this sender already used this key".</summary>
+internal sealed record AppendOutcome(IReadOnlyList<SentNotification>? Notifications)
+{
+    public static readonly AppendOutcome KeyAlreadyUsed = new((IReadOnlyList<SentNotification>?)null);
+
+    public static AppendOutcome Created(IReadOnlyList<SentNotification> notifications) => new(notifications);
+}
