@@ -19,6 +19,10 @@ builder.AddNotifications();
 
 var app = builder.Build();
 
+// Who listens to whom, before anything starts.
+app.SubscribeLiveToBus();
+app.RecordConnections();
+
 app.UseOperations();
 app.UseAuthentication();
 app.UseHubConnectionOwnership();

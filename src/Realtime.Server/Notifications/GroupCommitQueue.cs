@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Realtime.Server.Broadcasts;
 using Realtime.Server.Bus;
+using Realtime.Server.Contracts;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Notifications;

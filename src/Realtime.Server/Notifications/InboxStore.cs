@@ -1,6 +1,7 @@
 using Dapper;
 using Npgsql;
 using Realtime.Server.Broadcasts;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Notifications;
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Realtime.Server.Auth;
+using Realtime.Server.Contracts;
 using Realtime.Server.Operations;
 
 namespace Realtime.Server.Notifications;
