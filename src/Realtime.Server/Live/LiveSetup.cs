@@ -24,7 +24,11 @@ internal static class LiveSetup
         services.AddHostedService(sp => sp.GetRequiredService<Sequencer>());
 
         // HubErrorFilter logs failed invocations by whose fault they are; SignalR's own line is always an Error.
-        builder.Logging.AddFilter(HubErrorFilter.DispatcherCategory, LogLevel.None);
+        // Serilog is the logger factory, so a Microsoft.Extensions.Logging filter would not reach it: a Serilog override does.
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"Serilog:MinimumLevel:Override:{HubErrorFilter.DispatcherCategory}"] = "Fatal",
+        });
         services.AddSignalR(hub =>
             {
                 hub.KeepAliveInterval = TimeSpan.FromSeconds(15);

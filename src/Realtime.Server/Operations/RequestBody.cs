@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Realtime.Server.Operations;
 
@@ -18,7 +19,7 @@ internal static class RequestBody
     /// </summary>
     private static readonly JsonSerializerOptions Strict = new(RealtimeJsonContext.Default.Options) { AllowDuplicateProperties = false };
 
-    public static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context, int maxBytes, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    public static async Task<(T? Value, ProblemHttpResult? Problem)> ReadJsonAsync<T>(HttpContext context, int maxBytes, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
         where T : class
     {
         if (context.Request.ContentLength > maxBytes)
@@ -95,10 +96,11 @@ internal static class RequestBody
         return buffer.ToArray();
     }
 
-    private static IResult Invalid(string field, string message) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+    /// <summary>A validation problem (400 with <c>errors</c>), typed as a problem so endpoints have one type for every body fault.</summary>
+    private static ProblemHttpResult Invalid(string field, string message) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] }));
 
-    private static IResult TooLarge(int maxBytes) => TypedResults.Problem(
+    private static ProblemHttpResult TooLarge(int maxBytes) => TypedResults.Problem(
         statusCode: StatusCodes.Status413PayloadTooLarge,
         title: "Request body too large",
         detail: $"The body must be at most {maxBytes} bytes.");
