@@ -36,22 +36,13 @@ internal static class BroadcastStore
     private const int PurgeBatch = 500;
 
     /// <summary>Inserts the broadcasts in order, taking ids from <paramref name="idBase"/> (see <see cref="IdAllocator.IdBase"/>).</summary>
-    public static NpgsqlBatchCommand InsertCommand(IReadOnlyList<(string Sender, ValidatedSend Send)> broadcasts, long idBase, DateTime createdAt) => new(Insert)
+    public static NpgsqlBatchCommand InsertCommand(IReadOnlyList<(string Sender, ValidatedSend Send)> broadcasts, long idBase, DateTime createdAt)
     {
-        Parameters =
-        {
-            new NpgsqlParameter<long>("IdBase", idBase),
-            new NpgsqlParameter<DateTime>("CreatedAt", createdAt),
-            new NpgsqlParameter<string[]>("Senders", broadcasts.Select(b => b.Sender).ToArray()),
-            new NpgsqlParameter<string[]>("Categories", broadcasts.Select(b => b.Send.Category).ToArray()),
-            new NpgsqlParameter<string[]>("Titles", broadcasts.Select(b => b.Send.Title).ToArray()),
-            new NpgsqlParameter<string?[]>("Bodies", broadcasts.Select(b => b.Send.Body).ToArray()),
-            new NpgsqlParameter<string?[]>("Datas", broadcasts.Select(b => b.Send.DataJson).ToArray()),
-            new NpgsqlParameter<string?[]>("Links", broadcasts.Select(b => b.Send.Link).ToArray()),
-            new NpgsqlParameter<string[]>("Priorities", broadcasts.Select(b => b.Send.Priority).ToArray()),
-            new NpgsqlParameter<DateTime?[]>("ExpiresAts", broadcasts.Select(b => b.Send.ExpiresAt(createdAt)).ToArray()),
-        },
-    };
+        var command = new NpgsqlBatchCommand(Insert);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("Senders", broadcasts.Select(b => b.Sender).ToArray()));
+        NotificationStore.AddContent(command, broadcasts.Select(b => b.Send).ToList(), idBase, createdAt);
+        return command;
+    }
 
     /// <summary>Deletes expired broadcasts (and, by cascade, their receipts) in batches; returns how many.</summary>
     public static async Task<int> PurgeExpiredAsync(NpgsqlDataSource dataSource, DateTime now, CancellationToken cancellationToken)

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Realtime.Server.Contracts;
 
 /// <summary>Names of the messages the server sends, the same on the hub and as SSE event names.</summary>
@@ -22,5 +20,5 @@ internal static class ClientPayloads
 {
     /// <summary>The <c>unreadCount</c> event's payload.</summary>
     public static RawJson UnreadCount(int unreadCount) =>
-        new(JsonSerializer.SerializeToUtf8Bytes(new UnreadCountMessage(unreadCount), RealtimeJsonContext.Default.UnreadCountMessage));
+        new(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new UnreadCountMessage(unreadCount), RealtimeJsonContext.Default.UnreadCountMessage));
 }

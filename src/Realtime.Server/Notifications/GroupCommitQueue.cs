@@ -41,6 +41,7 @@ internal sealed partial class GroupCommitQueue(
     internal int QueuedSends => Volatile.Read(ref _queued);
 
     private int _queued;
+    private bool _stopped;
 
     /// <summary>Appends one send; completes once it is committed (or, for a key already used, once that is known).</summary>
     public async Task<AppendOutcome> AppendAsync(ValidatedSend send, string sender, CancellationToken cancellationToken)
@@ -50,11 +51,7 @@ internal sealed partial class GroupCommitQueue(
         if (!_pending.Writer.TryWrite(pending))
         {
             Interlocked.Decrement(ref _queued);
-            if (_pending.Reader.Completion.IsCompleted)
-            {
-                throw new OperationCanceledException("The server is shutting down.");
-            }
-            throw new CommitQueueFullException();
+            throw Volatile.Read(ref _stopped) ? new InvalidOperationException("The commit queue has stopped.") : new CommitQueueFullException();
         }
         return await pending.Completion.Task.WaitAsync(cancellationToken);
     }
@@ -83,6 +80,7 @@ internal sealed partial class GroupCommitQueue(
         }
         finally
         {
+            Volatile.Write(ref _stopped, true);
             _pending.Writer.TryComplete();
             var stopped = new OperationCanceledException("The server is shutting down.");
             foreach (var pending in batch.Concat(_pending.Reader.ReadAllAsync(CancellationToken.None).ToBlockingEnumerable()))

@@ -15,20 +15,29 @@ internal static class NotificationStore
         """;
 
     /// <summary>Inserts one row per recipient, in order, taking ids from <paramref name="idBase"/> (see <see cref="IdAllocator.IdBase"/>).</summary>
-    public static NpgsqlBatchCommand InsertCommand(IReadOnlyList<(string UserId, ValidatedSend Send)> rows, long idBase, DateTime createdAt) => new(Insert)
+    public static NpgsqlBatchCommand InsertCommand(IReadOnlyList<(string UserId, ValidatedSend Send)> rows, long idBase, DateTime createdAt)
     {
-        Parameters =
+        var command = new NpgsqlBatchCommand(Insert);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("UserIds", rows.Select(r => r.UserId).ToArray()));
+        AddContent(command, rows.Select(r => r.Send).ToList(), idBase, createdAt);
+        return command;
+    }
+
+    /// <summary>
+    /// The parameters a notification and a broadcast share, one array element per row: <c>@IdBase</c>,
+    /// <c>@CreatedAt</c>, <c>@Categories</c>, <c>@Titles</c>, <c>@Bodies</c>, <c>@Datas</c>, <c>@Links</c>, <c>@Priorities</c>, <c>@ExpiresAts</c>.
+    /// </summary>
+    public static void AddContent(NpgsqlBatchCommand command, IReadOnlyList<ValidatedSend> sends, long idBase, DateTime createdAt) =>
+        command.Parameters.AddRange(new NpgsqlParameter[]
         {
             new NpgsqlParameter<long>("IdBase", idBase),
             new NpgsqlParameter<DateTime>("CreatedAt", createdAt),
-            new NpgsqlParameter<string[]>("UserIds", rows.Select(r => r.UserId).ToArray()),
-            new NpgsqlParameter<string[]>("Categories", rows.Select(r => r.Send.Category).ToArray()),
-            new NpgsqlParameter<string[]>("Titles", rows.Select(r => r.Send.Title).ToArray()),
-            new NpgsqlParameter<string?[]>("Bodies", rows.Select(r => r.Send.Body).ToArray()),
-            new NpgsqlParameter<string?[]>("Datas", rows.Select(r => r.Send.DataJson).ToArray()),
-            new NpgsqlParameter<string?[]>("Links", rows.Select(r => r.Send.Link).ToArray()),
-            new NpgsqlParameter<string[]>("Priorities", rows.Select(r => r.Send.Priority).ToArray()),
-            new NpgsqlParameter<DateTime?[]>("ExpiresAts", rows.Select(r => r.Send.ExpiresAt(createdAt)).ToArray()),
-        },
-    };
+            new NpgsqlParameter<string[]>("Categories", sends.Select(s => s.Category).ToArray()),
+            new NpgsqlParameter<string[]>("Titles", sends.Select(s => s.Title).ToArray()),
+            new NpgsqlParameter<string?[]>("Bodies", sends.Select(s => s.Body).ToArray()),
+            new NpgsqlParameter<string?[]>("Datas", sends.Select(s => s.DataJson).ToArray()),
+            new NpgsqlParameter<string?[]>("Links", sends.Select(s => s.Link).ToArray()),
+            new NpgsqlParameter<string[]>("Priorities", sends.Select(s => s.Priority).ToArray()),
+            new NpgsqlParameter<DateTime?[]>("ExpiresAts", sends.Select(s => s.ExpiresAt(createdAt)).ToArray()),
+        });
 }

@@ -1,7 +1,4 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Realtime.Server.Auth;
 using Realtime.Server.Contracts;
 using Realtime.Server.Operations;
