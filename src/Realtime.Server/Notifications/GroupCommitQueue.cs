@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Realtime.Server.Broadcasts;
 using Realtime.Server.Bus;
 using Realtime.Server.Contracts;
 using Realtime.Server.Storage;
@@ -14,13 +13,7 @@ namespace Realtime.Server.Notifications;
 /// COMMIT; the committed batch, serialized once, is then published on the bus. The queue is
 /// bounded: when it is full a send is refused at once (<see cref="CommitQueueFullException"/>, 503).
 /// </summary>
-/// <remarks>
-/// One transaction: claim idempotency keys (<see cref="IdempotencyStore"/>) and add to unread
-/// counters (<see cref="UnreadCounts"/>), both of which may wait for row locks, then in one round
-/// trip take the id lock and allocate (<see cref="IdAllocator"/>), insert
-/// (<see cref="NotificationStore"/>, <see cref="BroadcastStore"/>) and record what each key
-/// created, then COMMIT. The stores own their SQL; this class only orders them.
-/// </remarks>
+/// <remarks>What one transaction writes, and in which order, is <see cref="SendBatchTransaction"/>'s.</remarks>
 internal sealed partial class GroupCommitQueue(
     NpgsqlDataSource dataSource,
     IMessageBus bus,
@@ -134,30 +127,15 @@ internal sealed partial class GroupCommitQueue(
     {
         var createdAt = TruncateToMilliseconds(time.GetUtcNow().UtcDateTime);
         var (accepted, keyTaken) = SplitInBatchDuplicateKeys(batch);
-        // Ids go to sends first, then broadcasts: InsertAsync allocates them in that order.
+        // Ids go to sends first, then broadcasts: SendBatchTransaction allocates them in that order.
         accepted = accepted.OrderBy(p => p.Send.Broadcast).ToList();
         long firstId = 0;
         var rowCount = 0;
         var committing = false;
         try
         {
-            await using var connection = await dataSource.OpenConnectionAsync();
-            await using var transaction = await connection.BeginTransactionAsync();
-
-            var claimed = await IdempotencyStore.ClaimAsync(connection, transaction,
-                accepted.Where(p => p.Send.IdempotencyKey is not null).Select(p => (p.Sender, p.Send.IdempotencyKey!, p.RequestHash!)).ToList(), createdAt);
-            bool KeyTaken(PendingSend p) => p.Send.IdempotencyKey is { } key && !claimed.Contains((p.Sender, key));
-            keyTaken.AddRange(accepted.Where(KeyTaken));
-            accepted.RemoveAll(KeyTaken);
-
-            rowCount = accepted.Sum(p => p.Send.RowCount);
-            if (rowCount > 0)
-            {
-                await UnreadCounts.IncrementAsync(connection, transaction, accepted.SelectMany(p => p.Send.UserIds));
-                await InsertAsync(connection, transaction, accepted, rowCount, createdAt, allocated => firstId = allocated);
-            }
-            committing = true;
-            await transaction.CommitAsync();
+            await SendBatchTransaction.CommitAsync(dataSource, accepted, keyTaken, createdAt,
+                allocated: (first, count) => (firstId, rowCount) = (first, count), committing: () => committing = true);
         }
         catch (Exception ex)
         {
@@ -219,68 +197,6 @@ internal sealed partial class GroupCommitQueue(
         return (accepted, keyTaken);
     }
 
-    /// <summary>
-    /// One round trip: lock and allocate (its first id reported through <paramref name="allocated"/>
-    /// before the inserts run, so a batch that fails after allocating can publish its range empty),
-    /// insert notifications then broadcasts, and record what each idempotency key created.
-    /// </summary>
-    private static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
-    {
-        var rows = new List<(string UserId, ValidatedSend Send)>(rowCount);
-        var broadcasts = new List<(string Sender, ValidatedSend Send)>();
-        var keyed = new List<(string Sender, string Key, long Position, string UserId)>();
-        foreach (var pending in accepted)
-        {
-            if (pending.Send.Broadcast)
-            {
-                broadcasts.Add((pending.Sender, pending.Send));
-                continue;
-            }
-            foreach (var userId in pending.Send.UserIds)
-            {
-                rows.Add((userId, pending.Send));
-                if (pending.Send.IdempotencyKey is { } key)
-                {
-                    keyed.Add((pending.Sender, key, rows.Count, userId));
-                }
-            }
-        }
-
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(IdAllocator.Allocate(rowCount));
-        if (rows.Count > 0)
-        {
-            batch.BatchCommands.Add(NotificationStore.InsertCommand(rows, IdAllocator.IdBase(0, rowCount), createdAt));
-        }
-        if (broadcasts.Count > 0)
-        {
-            batch.BatchCommands.Add(BroadcastStore.InsertCommand(broadcasts, IdAllocator.IdBase(rows.Count, rowCount), createdAt));
-        }
-        if (keyed.Count > 0)
-        {
-            batch.BatchCommands.Add(IdempotencyStore.RecordResultsCommand(keyed, IdAllocator.IdBase(0, rowCount)));
-        }
-        // Read statement by statement: the allocated range must be in hand before a later statement's error is raised.
-        await using var results = await batch.ExecuteReaderAsync();
-        if (!await results.ReadAsync())
-        {
-            throw new InvalidOperationException("Allocating notification ids returned no row.");
-        }
-        allocated(results.GetInt64(0));
-        while (await results.NextResultAsync())
-        {
-        }
-        var inserted = 0;
-        for (var i = 1; i <= (rows.Count > 0 ? 1 : 0) + (broadcasts.Count > 0 ? 1 : 0); i++)
-        {
-            inserted += batch.BatchCommands[i].RecordsAffected;
-        }
-        if (inserted != rowCount)
-        {
-            throw new InvalidOperationException($"The insert stored {inserted} of {rowCount} rows.");
-        }
-    }
-
     private async Task PublishAsync(NotificationBatch batch)
     {
         try
@@ -319,14 +235,15 @@ internal sealed partial class GroupCommitQueue(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing committed ids {FirstId}..{LastId} failed; other nodes will read them from PostgreSQL")]
     private static partial void LogPublishFailed(ILogger logger, long firstId, long lastId, Exception exception);
+}
 
-    private sealed class PendingSend(ValidatedSend send, string sender, byte[]? requestHash)
-    {
-        public ValidatedSend Send { get; } = send;
-        public string Sender { get; } = sender;
-        public byte[]? RequestHash { get; } = requestHash;
-        public TaskCompletionSource<AppendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+/// <summary>A send waiting in the queue, completed once its transaction commits (or fails).</summary>
+internal sealed class PendingSend(ValidatedSend send, string sender, byte[]? requestHash)
+{
+    public ValidatedSend Send { get; } = send;
+    public string Sender { get; } = sender;
+    public byte[]? RequestHash { get; } = requestHash;
+    public TaskCompletionSource<AppendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
 /// <summary>What became of an append: the notifications created, or "this sender already used this key".</summary>
