@@ -23,6 +23,10 @@ builder.AddDemo();
 
 var app = builder.Build();
 
+// Who listens to whom, before anything starts.
+app.SubscribeLiveToBus();
+app.RecordConnections();
+
 app.UseOperations();
 app.UseAuthentication();
 app.UseHubConnectionOwnership();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Realtime.Server.Broadcasts;
+using Realtime.Server.Contracts;
 using Realtime.Server.Live;
 using Realtime.Server.Notifications;
 using Realtime.Server.Operations;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Realtime.Server.Auth;
 using Realtime.Server.Notifications;
 using Realtime.Server.Operations;
@@ -18,11 +19,14 @@ internal static class BroadcastsApi
         app.MapPost("/api/broadcasts", BroadcastAsync)
             .WithTags("Broadcasts")
             .RequireAuthorization(Policies.Broadcast)
-            .RequireRateLimiting(RateLimits.SendPolicy);
+            .RequireRateLimiting(RateLimits.SendPolicy)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
-    private static async Task<IResult> BroadcastAsync(HttpContext context, NotificationLog log, CancellationToken cancellationToken)
+    private static async Task<Results<Created<BroadcastResponse>, ValidationProblem, ProblemHttpResult>> BroadcastAsync(HttpContext context, GroupCommitQueue log, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadJsonAsync(context, NotificationsApi.MaxSendBodyBytes, RealtimeJsonContext.Default.SendRequest, cancellationToken);
         if (body.Problem is not null)

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Bus;
 

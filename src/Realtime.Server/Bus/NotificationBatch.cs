@@ -1,4 +1,4 @@
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Bus;
 

@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Live;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Realtime.Server.Bus;
+using Realtime.Server.Contracts;
 using Realtime.Server.Notifications;
 
 namespace Realtime.Server.Live;
@@ -258,7 +259,7 @@ internal abstract partial class LiveConnection
         {
             var replayed = await ReplayAsync(resume.AfterId, cancellationToken);
             var unread = await _inbox.UnreadCountAsync(UserId, cancellationToken);
-            await WriteAsync(ClientTargets.UnreadCount, UnreadCountPayload(unread), null, cancellationToken);
+            await WriteAsync(ClientTargets.UnreadCount, ClientPayloads.UnreadCount(unread), null, cancellationToken);
             resume.Completion.TrySetResult(replayed);
         }
         catch (Exception ex)
@@ -297,9 +298,6 @@ internal abstract partial class LiveConnection
         Volatile.Write(ref _lastSent, highest);
         return replayed;
     }
-
-    public static RawJson UnreadCountPayload(int unreadCount) =>
-        new(JsonSerializer.SerializeToUtf8Bytes(new UnreadCountMessage(unreadCount), RealtimeJsonContext.Default.UnreadCountMessage));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} of {UserId} fell behind ({Messages} messages, {Bytes} bytes queued); closing it (it resumes on reconnect)")]
     private static partial void LogFellBehind(ILogger logger, string connectionId, string userId, int messages, long bytes);

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Realtime.Server.Bus;
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Live;
@@ -38,11 +38,17 @@ internal static class LiveSetup
         return builder;
     }
 
-    public static WebApplication MapLive(this WebApplication app)
+    /// <summary>
+    /// Subscribes this node's live delivery to the bus, before the host starts: batches to the
+    /// sequencer, per-user events straight to this node's connections (handlers only enqueue), and
+    /// a reconnect to a catch-up.
+    /// </summary>
+    public static WebApplication SubscribeLiveToBus(this WebApplication app)
     {
-        // Per-user events go straight to this node's connections; handlers only enqueue.
-        var dispatcher = app.Services.GetRequiredService<Dispatcher>();
         var bus = app.Services.GetRequiredService<IMessageBus>();
+        var sequencer = app.Services.GetRequiredService<Sequencer>();
+        var dispatcher = app.Services.GetRequiredService<Dispatcher>();
+        bus.OnBatch(sequencer.Receive);
         bus.OnUserEvent(dispatcher.Deliver);
 
         // Read-state events of other nodes published during a bus outage are lost; at least every
@@ -51,12 +57,17 @@ internal static class LiveSetup
         var unreadCounts = app.Services.GetRequiredService<UnreadCountRefresher>();
         bus.Reconnected += () =>
         {
+            sequencer.BusReconnected();
             foreach (var connection in registry.All)
             {
                 unreadCounts.Request(connection.UserId);
             }
         };
+        return app;
+    }
 
+    public static WebApplication MapLive(this WebApplication app)
+    {
         app.MapHub<NotificationsHub>(NotificationsHub.Path, options => options.CloseOnAuthenticationExpiration = true);
         app.MapSseApi();
         return app;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using Npgsql;
 using Realtime.Server.Bus;
+using Realtime.Server.Contracts;
 using Realtime.Server.Notifications;
 using Realtime.Server.Storage;
 

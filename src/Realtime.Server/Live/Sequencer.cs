@@ -38,9 +38,13 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         _time = time;
         _options = options.Value;
         _logger = logger;
-        bus.OnBatch(batch => _inbox.Writer.TryWrite(batch));
-        bus.Reconnected += () => Volatile.Write(ref _reconnectedAt, _time.GetTimestamp());
     }
+
+    /// <summary>A batch from the bus (any node, any order); only enqueues. Wired in <see cref="LiveSetup.SubscribeLiveToBus"/>.</summary>
+    public void Receive(NotificationBatch batch) => _inbox.Writer.TryWrite(batch);
+
+    /// <summary>The bus is back after an outage: poll fast for a while to catch up.</summary>
+    public void BusReconnected() => Volatile.Write(ref _reconnectedAt, _time.GetTimestamp());
 
     /// <summary>Start-up: begin right after the last id allocated so far.</summary>
     public async Task RunAsync(CancellationToken cancellationToken) =>

@@ -2,6 +2,8 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Realtime.Server.Auth;
+using Realtime.Server.Operations;
+using Realtime.Server.Storage;
 
 namespace Realtime.Server.Live;
 
@@ -15,15 +17,33 @@ internal static class SseApi
     public const string Path = "/api/notifications/stream";
     public const string CursorQueryName = "lastEventId";
 
+    /// <summary>How long a stream request waits for start-up before it is told to retry.</summary>
+    private static readonly TimeSpan WaitForStartup = TimeSpan.FromSeconds(20);
+
     public static WebApplication MapSseApi(this WebApplication app)
     {
-        app.MapGet(Path, StreamAsync).WithTags("Live").ExcludeFromDescription();
+        app.MapGet(Path, StreamAsync).WithTags("Live").ExcludeFromDescription().WithMetadata(WaitsForStartup.Instance);
         return app;
     }
 
     private static async Task<IResult> StreamAsync(
-        HttpContext context, ConnectionRegistry registry, LiveServices services, IOptions<LiveOptions> options, IHostApplicationLifetime application)
+        HttpContext context, ConnectionRegistry registry, LiveServices services, IOptions<LiveOptions> options, IHostApplicationLifetime application, StartupGate gate)
     {
+        if (!gate.IsOpen)
+        {
+            try
+            {
+                await gate.WhenOpen.WaitAsync(WaitForStartup, context.RequestAborted);
+            }
+            catch (TimeoutException)
+            {
+                // Still starting: a well-formed, empty stream that asks EventSource to come back.
+                context.Response.ContentType = "text/event-stream";
+                await context.Response.Body.WriteAsync(SseLiveConnection.Preamble, context.RequestAborted);
+                return TypedResults.Empty;
+            }
+        }
+
         var cursorText = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query[CursorQueryName].FirstOrDefault();
         long? cursor = null;
         if (!string.IsNullOrWhiteSpace(cursorText))

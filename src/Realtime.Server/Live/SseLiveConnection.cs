@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Text;
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Live;
 

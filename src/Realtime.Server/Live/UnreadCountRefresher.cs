@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Realtime.Server.Contracts;
 using Realtime.Server.Notifications;
 
 namespace Realtime.Server.Live;
@@ -46,7 +47,7 @@ internal sealed partial class UnreadCountRefresher(ConnectionRegistry registry, 
             var counts = await inbox.UnreadCountsAsync(users, cancellationToken);
             foreach (var (userId, unread) in counts)
             {
-                var payload = LiveConnection.UnreadCountPayload(unread);
+                var payload = ClientPayloads.UnreadCount(unread);
                 foreach (var connection in registry.ForUser(userId))
                 {
                     connection.EnqueueEvent(ClientTargets.UnreadCount, payload);

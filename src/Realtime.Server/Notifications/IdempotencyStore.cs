@@ -1,12 +1,18 @@
 using Dapper;
 using Npgsql;
+using Realtime.Server.Storage;
 
 namespace Realtime.Server.Notifications;
 
-/// <summary>Looks up what an earlier send with the same sender and idempotency key created (keys live 24 h).</summary>
+/// <summary>
+/// Every statement on <c>idempotency_keys</c>: claiming keys in the committing transaction,
+/// recording the ids a key created, looking up an earlier send, and purging keys past their 24 h.
+/// </summary>
 internal sealed class IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     public static readonly TimeSpan KeyLifetime = TimeSpan.FromHours(24);
+
+    private const int PurgeBatch = 10_000;
 
     private const string SelectKey = """
         SELECT request_hash AS RequestHash, notification_ids AS NotificationIds, user_ids AS UserIds
@@ -14,11 +20,89 @@ internal sealed class IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider
         WHERE sender = @Sender AND key = @Key AND created_at > @Since AND notification_ids IS NOT NULL
         """;
 
+    /// <summary>Claims each key not held by a live (younger than 24 h) earlier send; returns the keys claimed.</summary>
+    private const string ClaimKeys = """
+        INSERT INTO idempotency_keys AS k (sender, key, request_hash, created_at)
+        SELECT t.sender, t.key, t.request_hash, @Now
+        FROM unnest(@Senders::text[], @Keys::text[], @Hashes::bytea[]) AS t(sender, key, request_hash)
+        ORDER BY t.sender, t.key
+        ON CONFLICT (sender, key) DO UPDATE
+            SET request_hash = EXCLUDED.request_hash, created_at = EXCLUDED.created_at, notification_ids = NULL, user_ids = NULL
+            WHERE k.created_at <= @StaleBefore
+        RETURNING sender AS Sender, key AS Key
+        """;
+
+    /// <summary>Stores, per claimed key, the ids it created (one input row per notification, grouped here).</summary>
+    private const string RecordResults = $"""
+        UPDATE idempotency_keys k SET notification_ids = t.ids, user_ids = t.user_ids
+        FROM (
+            SELECT r.sender, r.key, array_agg(r.id ORDER BY r.id) AS ids, array_agg(r.user_id ORDER BY r.id) AS user_ids
+            FROM (SELECT sender, key, {IdAllocator.LastAllocatedId} + @IdBase + position AS id, user_id
+                  FROM unnest(@Senders::text[], @Keys::text[], @Positions::bigint[], @Recipients::text[]) AS u(sender, key, position, user_id)) r
+            GROUP BY r.sender, r.key) t
+        WHERE k.sender = t.sender AND k.key = t.key
+        """;
+
+    private const string DeleteOld = """
+        DELETE FROM idempotency_keys
+        WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE created_at <= @Before LIMIT @Keys)
+        """;
+
     public async Task<StoredSend?> FindAsync(string sender, string key, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<StoredSend>(new CommandDefinition(SelectKey,
             new { Sender = sender, Key = key, Since = time.GetUtcNow().UtcDateTime - KeyLifetime }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>In the committing transaction, before the id lock: claims the keys; returns those claimed.</summary>
+    public static async Task<HashSet<(string Sender, string Key)>> ClaimAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<(string Sender, string Key, byte[] Hash)> keys, DateTime now)
+    {
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+        var claimed = await connection.QueryAsync<(string Sender, string Key)>(new CommandDefinition(ClaimKeys, new
+        {
+            Now = now,
+            StaleBefore = now - KeyLifetime,
+            Senders = keys.Select(k => k.Sender).ToArray(),
+            Keys = keys.Select(k => k.Key).ToArray(),
+            Hashes = keys.Select(k => k.Hash).ToArray(),
+        }, transaction));
+        return claimed.ToHashSet();
+    }
+
+    /// <summary>
+    /// Records which ids each key created: one entry per notification, at its position (1-based) in
+    /// the allocation that <paramref name="idBase"/> belongs to (see <see cref="IdAllocator.IdBase"/>).
+    /// </summary>
+    public static NpgsqlBatchCommand RecordResultsCommand(IReadOnlyList<(string Sender, string Key, long Position, string UserId)> created, long idBase) => new(RecordResults)
+    {
+        Parameters =
+        {
+            new NpgsqlParameter<long>("IdBase", idBase),
+            new NpgsqlParameter<string[]>("Senders", created.Select(c => c.Sender).ToArray()),
+            new NpgsqlParameter<string[]>("Keys", created.Select(c => c.Key).ToArray()),
+            new NpgsqlParameter<long[]>("Positions", created.Select(c => c.Position).ToArray()),
+            new NpgsqlParameter<string[]>("Recipients", created.Select(c => c.UserId).ToArray()),
+        },
+    };
+
+    /// <summary>Deletes keys older than <see cref="KeyLifetime"/>, in batches; returns how many.</summary>
+    public static async Task<int> PurgeExpiredAsync(NpgsqlDataSource dataSource, DateTime now, CancellationToken cancellationToken)
+    {
+        int deleted, total = 0;
+        do
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            deleted = await connection.ExecuteAsync(new CommandDefinition(DeleteOld,
+                new { Before = now - KeyLifetime, Keys = PurgeBatch }, cancellationToken: cancellationToken));
+            total += deleted;
+        }
+        while (deleted == PurgeBatch);
+        return total;
     }
 }
 

@@ -1,3 +1,5 @@
+using Realtime.Server.Contracts;
+
 namespace Realtime.Server.Notifications;
 
 internal sealed record InboxPage(IReadOnlyList<Notification> Items, int UnreadCount, long? NextBefore);

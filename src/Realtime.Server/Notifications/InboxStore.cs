@@ -1,5 +1,7 @@
 using Dapper;
 using Npgsql;
+using Realtime.Server.Broadcasts;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Notifications;
 
@@ -12,13 +14,8 @@ namespace Realtime.Server.Notifications;
 internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     private const string NotExpired = "(expires_at IS NULL OR expires_at > @Now)";
-    private const string BroadcastActive = "(b.expires_at IS NULL OR b.expires_at > @Now)";
-
-    /// <summary>Broadcasts joined with this user's receipt, minus the ones the user deleted.</summary>
-    private const string VisibleBroadcasts = $"""
-        broadcasts b LEFT JOIN broadcast_receipts r ON r.broadcast_id = b.id AND r.user_id = @UserId
-        WHERE {BroadcastActive} AND r.deleted IS NOT TRUE
-        """;
+    private const string VisibleBroadcasts = BroadcastStore.VisibleToUser;
+    private const string BroadcastActive = BroadcastStore.Active;
 
     private const string SelectPage = $"""
         SELECT * FROM (
@@ -54,25 +51,11 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
         LIMIT @Take
         """;
 
-    /// <summary>
-    /// The user's counter (own notifications, kept by every change), minus expired rows not yet
-    /// purged, plus active broadcasts the user has neither read nor deleted.
-    /// </summary>
-    private const string UnreadCountOf = """
-        (SELECT coalesce(max(c.unread), 0) FROM user_counters c WHERE c.user_id = @UserId)
-        - (SELECT count(*) FROM notifications n
-           WHERE n.user_id = @UserId AND n.read_at IS NULL AND n.expires_at IS NOT NULL AND n.expires_at <= @Now)
-        + (SELECT count(*) FROM broadcasts b
-           WHERE (b.expires_at IS NULL OR b.expires_at > @Now)
-             AND NOT EXISTS (SELECT 1 FROM broadcast_receipts r
-                             WHERE r.broadcast_id = b.id AND r.user_id = @UserId AND (r.read_at IS NOT NULL OR r.deleted)))
-        """;
-
-    private const string SelectUnreadCount = $"SELECT ({UnreadCountOf})::int";
-
-    private static readonly string SelectUnreadCounts = $"""
-        SELECT u.user_id AS UserId, (SELECT ({UnreadCountOf.Replace("@UserId", "u.user_id")})::int) AS UnreadCount
-        FROM unnest(@UserIds::text[]) AS u(user_id)
+    /// <summary>Whether id is a notification of this user or a broadcast: one lookup, so each change runs one statement.</summary>
+    private const string FindKind = """
+        SELECT true FROM notifications WHERE id = @Id AND user_id = @UserId
+        UNION ALL
+        SELECT false FROM broadcasts WHERE id = @Id
         """;
 
     private const string LockCounter = "SELECT unread FROM user_counters WHERE user_id = @UserId FOR UPDATE";
@@ -182,56 +165,60 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task<int> UnreadCountAsync(string userId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectUnreadCount,
-            new { UserId = userId, Now = Now() }, cancellationToken: cancellationToken));
+        return await UnreadCounts.ReadAsync(connection, null, userId, Now(), cancellationToken);
     }
 
     public async Task<IReadOnlyDictionary<string, int>> UnreadCountsAsync(IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string UserId, int UnreadCount)>(new CommandDefinition(SelectUnreadCounts,
-            new { UserIds = userIds.ToArray(), Now = Now() }, cancellationToken: cancellationToken));
-        return rows.ToDictionary(r => r.UserId, r => r.UnreadCount);
+        return await UnreadCounts.ReadAsync(connection, null, userIds, Now(), cancellationToken);
     }
 
     /// <summary>Marks one notification or broadcast read or unread. Null when the user cannot see it.</summary>
     public Task<ReadStateChange?> SetReadAsync(string userId, long id, bool read, CancellationToken cancellationToken)
     {
         var parameters = new { UserId = userId, Id = id, Read = read, Now = Now() };
-        return ChangeAsync(userId, [(ChangeOne, parameters), (read ? ReadBroadcast : UnreadBroadcast, parameters)], cancellationToken);
+        return ChangeAsync(userId, id, ChangeOne, read ? ReadBroadcast : UnreadBroadcast, parameters, cancellationToken);
     }
 
     public async Task<ReadStateChange> ReadAllAsync(string userId, long? upTo, CancellationToken cancellationToken) =>
-        (await ChangeAsync(userId, [(ReadAll, new { UserId = userId, UpTo = upTo, Now = Now() })], cancellationToken))!;
+        (await ChangeAsync(userId, id: null, ReadAll, ReadAll, new { UserId = userId, UpTo = upTo, Now = Now() }, cancellationToken))!;
 
     /// <summary>Removes one notification or broadcast from the user's inbox. Null when the user cannot see it.</summary>
     public Task<ReadStateChange?> DeleteAsync(string userId, long id, CancellationToken cancellationToken)
     {
         var parameters = new { UserId = userId, Id = id, Now = Now() };
-        return ChangeAsync(userId, [(DeleteOne, parameters), (DeleteBroadcast, parameters)], cancellationToken);
+        return ChangeAsync(userId, id, DeleteOne, DeleteBroadcast, parameters, cancellationToken);
     }
 
-    /// <summary>Tries each statement until one finds its row (ids are unique across notifications and broadcasts).</summary>
-    private async Task<ReadStateChange?> ChangeAsync(string userId, (string Sql, object Parameters)[] attempts, CancellationToken cancellationToken)
+    /// <summary>
+    /// Under the user's counter lock: looks up whether <paramref name="id"/> is the user's
+    /// notification or a broadcast (ids are unique across both), runs the statement for that kind
+    /// (<paramref name="id"/> null: the one statement covers both), then reads the unread count.
+    /// </summary>
+    private async Task<ReadStateChange?> ChangeAsync(
+        string userId, long? id, string ownNotification, string broadcast, object parameters, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(LockCounter, new { UserId = userId }, transaction, cancellationToken: cancellationToken));
-        ChangeOutcome? outcome = null;
-        foreach (var (sql, parameters) in attempts)
+        var sql = ownNotification;
+        if (id is not null)
         {
-            outcome = await connection.QuerySingleAsync<ChangeOutcome>(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
-            if (outcome.Found > 0)
+            var kind = await connection.QueryFirstOrDefaultAsync<bool?>(new CommandDefinition(FindKind,
+                new { Id = id, UserId = userId }, transaction, cancellationToken: cancellationToken));
+            if (kind is null)
             {
-                break;
+                return null;
             }
+            sql = kind.Value ? ownNotification : broadcast;
         }
-        if (outcome is not { Found: > 0 })
+        var outcome = await connection.QuerySingleAsync<ChangeOutcome>(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
+        if (outcome.Found == 0)
         {
             return null;
         }
-        var unread = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectUnreadCount,
-            new { UserId = userId, Now = Now() }, transaction, cancellationToken: cancellationToken));
+        var unread = await UnreadCounts.ReadAsync(connection, transaction, userId, Now(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new ReadStateChange(outcome.Changed, unread);
     }

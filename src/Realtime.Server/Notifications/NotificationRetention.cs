@@ -1,5 +1,6 @@
 using Dapper;
 using Npgsql;
+using Realtime.Server.Broadcasts;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Notifications;
@@ -18,7 +19,6 @@ internal sealed partial class NotificationRetention(
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(5);
 
     private const int UsersPerBatch = 500;
-    private const int KeysPerBatch = 10_000;
 
     // Counter rows are locked first, in user order, like every other change of read state, so
     // the purge cannot deadlock with a user's read or delete.
@@ -40,16 +40,6 @@ internal sealed partial class NotificationRetention(
             UPDATE user_counters c SET unread = c.unread - unread.n
             FROM unread WHERE c.user_id = unread.user_id)
         SELECT count(*)::int FROM expired
-        """;
-
-    private const string DeleteExpiredBroadcasts = """
-        DELETE FROM broadcasts
-        WHERE id IN (SELECT id FROM broadcasts WHERE expires_at <= @Now LIMIT @Batch)
-        """;
-
-    private const string DeleteOldKeys = """
-        DELETE FROM idempotency_keys
-        WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE created_at <= @Before LIMIT @Keys)
         """;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -96,25 +86,8 @@ internal sealed partial class NotificationRetention(
             await transaction.CommitAsync(cancellationToken);
         }
 
-        int deleted;
-        do
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            deleted = await connection.ExecuteAsync(new CommandDefinition(DeleteExpiredBroadcasts,
-                new { Now = now, Batch = UsersPerBatch }, cancellationToken: cancellationToken));
-            notifications += deleted;
-        }
-        while (deleted == UsersPerBatch);
-
-        var keys = 0;
-        do
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            deleted = await connection.ExecuteAsync(new CommandDefinition(DeleteOldKeys,
-                new { Before = now - IdempotencyStore.KeyLifetime, Keys = KeysPerBatch }, cancellationToken: cancellationToken));
-            keys += deleted;
-        }
-        while (deleted == KeysPerBatch);
+        notifications += await BroadcastStore.PurgeExpiredAsync(dataSource, now, cancellationToken);
+        var keys = await IdempotencyStore.PurgeExpiredAsync(dataSource, now, cancellationToken);
 
         if (notifications + keys > 0)
         {

@@ -1,3 +1,5 @@
+using Realtime.Server.Contracts;
+
 namespace Realtime.Server.Notifications;
 
 /// <summary>A row of <c>notifications</c> as Dapper reads it.</summary>

@@ -1,8 +1,6 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Realtime.Server.Auth;
+using Realtime.Server.Contracts;
 using Realtime.Server.Operations;
 
 namespace Realtime.Server.Notifications;
@@ -19,8 +17,9 @@ internal static class NotificationsApi
         builder.Services.AddSingleton<InboxStore>();
         builder.Services.AddSingleton<IdempotencyStore>();
         builder.Services.AddSingleton<ReadStateService>();
-        builder.Services.AddSingleton<NotificationLog>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<NotificationLog>());
+        builder.Services.AddOptions<CommitQueueOptions>().BindConfiguration(CommitQueueOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<GroupCommitQueue>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommitQueue>());
         builder.Services.AddSingleton<NotificationRetention>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NotificationRetention>());
         return builder;
@@ -29,7 +28,11 @@ internal static class NotificationsApi
     public static WebApplication MapNotificationsApi(this WebApplication app)
     {
         var api = app.MapGroup("/api/notifications").WithTags("Notifications");
-        api.MapPost("/", SendAsync).RequireAuthorization(Policies.Send).RequireRateLimiting(RateLimits.SendPolicy);
+        api.MapPost("/", SendAsync).RequireAuthorization(Policies.Send).RequireRateLimiting(RateLimits.SendPolicy)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/", ListAsync);
         api.MapGet("/unread-count", UnreadCountAsync);
         api.MapPost("/{id:long}/read", (long id, HttpContext context, ReadStateService readState, CancellationToken ct) => SetReadAsync(id, true, context, readState, ct));
@@ -39,7 +42,8 @@ internal static class NotificationsApi
         return app;
     }
 
-    private static async Task<IResult> SendAsync(HttpContext context, NotificationLog log, IdempotencyStore idempotency, CancellationToken cancellationToken)
+    private static async Task<Results<Created<SendResponse>, Ok<SendResponse>, ValidationProblem, ProblemHttpResult>> SendAsync(
+        HttpContext context, GroupCommitQueue log, IdempotencyStore idempotency, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadJsonAsync(context, MaxSendBodyBytes, RealtimeJsonContext.Default.SendRequest, cancellationToken);
         if (body.Problem is not null)
@@ -58,7 +62,7 @@ internal static class NotificationsApi
             var earlier = await idempotency.FindAsync(sender, key, cancellationToken);
             if (earlier is not null)
             {
-                return Replay(earlier, send);
+                return SameRequest(earlier, send) ? Replay(earlier) : IdempotencyConflict();
             }
         }
 
@@ -70,20 +74,19 @@ internal static class NotificationsApi
 
         // Another send with this key committed first (concurrently): answer as its retry would.
         var winner = await idempotency.FindAsync(sender, send.IdempotencyKey!, cancellationToken);
-        return winner is null ? IdempotencyConflict() : Replay(winner, send);
+        return winner is not null && SameRequest(winner, send) ? Replay(winner) : IdempotencyConflict();
     }
 
-    private static IResult Replay(StoredSend earlier, ValidatedSend send) =>
-        earlier.RequestHash.AsSpan().SequenceEqual(send.ComputeHash())
-            ? TypedResults.Ok(new SendResponse(earlier.Notifications()))
-            : IdempotencyConflict();
+    private static bool SameRequest(StoredSend earlier, ValidatedSend send) => earlier.RequestHash.AsSpan().SequenceEqual(send.ComputeHash());
 
-    private static IResult IdempotencyConflict() => TypedResults.Problem(
+    private static Ok<SendResponse> Replay(StoredSend earlier) => TypedResults.Ok(new SendResponse(earlier.Notifications()));
+
+    private static ProblemHttpResult IdempotencyConflict() => TypedResults.Problem(
         statusCode: StatusCodes.Status409Conflict,
         title: "Idempotency key reused",
         detail: "This idempotencyKey was already used by this sender, in the last 24 hours, with a different request.");
 
-    private static async Task<IResult> ListAsync(HttpContext context, InboxStore inbox, CancellationToken cancellationToken,
+    private static async Task<Results<Ok<InboxPage>, ValidationProblem>> ListAsync(HttpContext context, InboxStore inbox, CancellationToken cancellationToken,
         string? limit = null, string? before = null, string? unread = null, string? category = null)
     {
         var errors = new Dictionary<string, string[]>();
@@ -121,10 +124,10 @@ internal static class NotificationsApi
     private static async Task<Ok<UnreadCountResponse>> UnreadCountAsync(HttpContext context, InboxStore inbox, CancellationToken cancellationToken) =>
         TypedResults.Ok(new UnreadCountResponse(await inbox.UnreadCountAsync(context.User.UserId(), cancellationToken)));
 
-    private static async Task<IResult> SetReadAsync(long id, bool read, HttpContext context, ReadStateService readState, CancellationToken cancellationToken) =>
+    private static async Task<Results<NoContent, ProblemHttpResult>> SetReadAsync(long id, bool read, HttpContext context, ReadStateService readState, CancellationToken cancellationToken) =>
         await readState.SetReadAsync(context.User.UserId(), id, read, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
 
-    private static async Task<IResult> ReadAllAsync(HttpContext context, ReadStateService readState, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ReadAllAsync(HttpContext context, ReadStateService readState, CancellationToken cancellationToken)
     {
         long? upTo = null;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
@@ -144,7 +147,7 @@ internal static class NotificationsApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> DeleteAsync(long id, HttpContext context, ReadStateService readState, CancellationToken cancellationToken) =>
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(long id, HttpContext context, ReadStateService readState, CancellationToken cancellationToken) =>
         await readState.DeleteAsync(context.User.UserId(), id, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
 
     private static ProblemHttpResult NotFound(long id) =>

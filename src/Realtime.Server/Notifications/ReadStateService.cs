@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Realtime.Server.Bus;
-using Realtime.Server.Live;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Notifications;
 
@@ -46,7 +46,7 @@ internal sealed partial class ReadStateService(InboxStore inbox, IMessageBus bus
             JsonSerializer.SerializeToUtf8Bytes(new NotificationDeletedMessage([id], change.UnreadCount), RealtimeJsonContext.Default.NotificationDeletedMessage))));
         if (change.Changed > 0)
         {
-            await PublishAsync(new UserEvent(userId, ClientTargets.UnreadCount, LiveConnection.UnreadCountPayload(change.UnreadCount)));
+            await PublishAsync(new UserEvent(userId, ClientTargets.UnreadCount, ClientPayloads.UnreadCount(change.UnreadCount)));
         }
         return true;
     }
@@ -55,7 +55,7 @@ internal sealed partial class ReadStateService(InboxStore inbox, IMessageBus bus
     {
         await PublishAsync(new UserEvent(userId, ClientTargets.NotificationRead, new RawJson(
             JsonSerializer.SerializeToUtf8Bytes(message, RealtimeJsonContext.Default.NotificationReadMessage))));
-        await PublishAsync(new UserEvent(userId, ClientTargets.UnreadCount, LiveConnection.UnreadCountPayload(message.UnreadCount)));
+        await PublishAsync(new UserEvent(userId, ClientTargets.UnreadCount, ClientPayloads.UnreadCount(message.UnreadCount)));
     }
 
     private async Task PublishAsync(UserEvent userEvent)

@@ -33,6 +33,9 @@ internal sealed record ValidatedSend(
     /// <summary>How many ids this send takes: one per recipient, or one for a broadcast.</summary>
     public int RowCount => Broadcast ? 1 : UserIds.Count;
 
+    /// <summary>When the notifications of this send, created at <paramref name="createdAt"/>, expire (null: never).</summary>
+    public DateTime? ExpiresAt(DateTime createdAt) => TtlSeconds is { } ttl ? createdAt.AddSeconds(ttl) : null;
+
     /// <summary>What the idempotency check compares: every field that shapes the notifications.</summary>
     public byte[] ComputeHash()
     {

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Realtime.Server.Auth;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Notifications;
 

@@ -37,6 +37,12 @@ internal sealed partial class ExceptionHandling(ILogger<ExceptionHandling> logge
                 .ExecuteAsync(context);
             return true;
         }
+        if (exception is CommitQueueFullException)
+        {
+            LogQueueFull(logger, context.Request.Path);
+            await ServiceUnavailable(context, exception.Message);
+            return true;
+        }
         if (DatabaseErrors.IsUnavailable(exception))
         {
             LogDatabaseUnavailable(logger, context.Request.Path, exception.Message);
@@ -51,6 +57,9 @@ internal sealed partial class ExceptionHandling(ILogger<ExceptionHandling> logge
         context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Service unavailable", detail: detail).ExecuteAsync(context);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 on {Path}: the commit queue is full")]
+    private static partial void LogQueueFull(ILogger logger, string path);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 on {Path}: PostgreSQL unavailable ({Reason})")]
     private static partial void LogDatabaseUnavailable(ILogger logger, string path, string reason);

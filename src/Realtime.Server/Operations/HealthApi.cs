@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Text.Json.Serialization;
 using Dapper;
 using Npgsql;
@@ -31,7 +32,7 @@ internal static class HealthApi
     /// Redis down is reported but keeps 200: the node still serves its own clients and catches up
     /// from PostgreSQL, so an outage must not take every node out of the load balancer.
     /// </summary>
-    private static async Task<IResult> ReadyAsync(NpgsqlDataSource dataSource, StartupGate gate, IServiceProvider services, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadyAsync(NpgsqlDataSource dataSource, StartupGate gate, IServiceProvider services, CancellationToken cancellationToken)
     {
         var postgres = await ProbePostgresAsync(dataSource, cancellationToken) ? Up : Down;
         var redis = services.GetService<RedisBus>() is { } bus ? (bus.IsConnected ? Up : Down) : null;

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Realtime.Server.Operations;
 
@@ -23,7 +24,7 @@ internal static class RequestBody
         StrictOptions.GetValue(typeInfo.Options, options => new JsonSerializerOptions(options) { AllowDuplicateProperties = false })
             .GetTypeInfo(typeof(T));
 
-    public static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpContext context, int maxBytes, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    public static async Task<(T? Value, ProblemHttpResult? Problem)> ReadJsonAsync<T>(HttpContext context, int maxBytes, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
         where T : class
     {
         var (bytes, problem) = await ReadBytesAsync(context, maxBytes, cancellationToken);
@@ -49,7 +50,7 @@ internal static class RequestBody
     }
 
     /// <summary>The raw body within the size limit (413 beyond it); an empty body is a 400 naming <c>request</c>.</summary>
-    public static async Task<(byte[] Value, IResult? Problem)> ReadBytesAsync(HttpContext context, int maxBytes, CancellationToken cancellationToken)
+    public static async Task<(byte[] Value, ProblemHttpResult? Problem)> ReadBytesAsync(HttpContext context, int maxBytes, CancellationToken cancellationToken)
     {
         if (context.Request.ContentLength > maxBytes)
         {
@@ -107,10 +108,11 @@ internal static class RequestBody
         return buffer.ToArray();
     }
 
-    private static IResult Invalid(string field, string message) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+    /// <summary>A validation problem (400 with <c>errors</c>), typed as a problem so endpoints have one type for every body fault.</summary>
+    private static ProblemHttpResult Invalid(string field, string message) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] }));
 
-    private static IResult TooLarge(int maxBytes) => TypedResults.Problem(
+    private static ProblemHttpResult TooLarge(int maxBytes) => TypedResults.Problem(
         statusCode: StatusCodes.Status413PayloadTooLarge,
         title: "Request body too large",
         detail: $"The body must be at most {maxBytes} bytes.");

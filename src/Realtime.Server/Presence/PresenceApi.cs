@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Realtime.Server.Auth;
+using Realtime.Server.Live;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Presence;
@@ -27,6 +28,16 @@ internal static class PresenceApi
         services.AddSingleton<IStartupTask>(sp => sp.GetRequiredService<PresenceWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<PresenceWriter>());
         return builder;
+    }
+
+    /// <summary>Records every connection this node opens and closes, before the host starts.</summary>
+    public static WebApplication RecordConnections(this WebApplication app)
+    {
+        var registry = app.Services.GetRequiredService<ConnectionRegistry>();
+        var writer = app.Services.GetRequiredService<PresenceWriter>();
+        registry.Added += writer.ConnectionOpened;
+        registry.Removed += writer.ConnectionClosed;
+        return app;
     }
 
     public static WebApplication MapPresenceApi(this WebApplication app)

@@ -40,16 +40,20 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
     private readonly ILogger<PresenceWriter> _logger;
     private int _registered;
 
-    public PresenceWriter(ConnectionRegistry registry, PresenceStore store, StartupGate gate, TimeProvider time, IOptions<PresenceOptions> options, ILogger<PresenceWriter> logger)
+    public PresenceWriter(PresenceStore store, StartupGate gate, TimeProvider time, IOptions<PresenceOptions> options, ILogger<PresenceWriter> logger)
     {
         _store = store;
         _gate = gate;
         _time = time;
         _options = options.Value;
         _logger = logger;
-        registry.Added += connection => _events.Writer.TryWrite(new Opened(ConnectionRecord.From(connection)));
-        registry.Removed += connection => _events.Writer.TryWrite(new Closed(connection.Id, _time.GetUtcNow().UtcDateTime));
     }
+
+    /// <summary>A connection opened on this node; only enqueues. Wired in <see cref="PresenceApi.RecordConnections"/>.</summary>
+    public void ConnectionOpened(LiveConnection connection) => _events.Writer.TryWrite(new Opened(ConnectionRecord.From(connection)));
+
+    /// <summary>A connection of this node closed; only enqueues.</summary>
+    public void ConnectionClosed(LiveConnection connection) => _events.Writer.TryWrite(new Closed(connection.Id, _time.GetUtcNow().UtcDateTime));
 
     /// <summary>Start-up: the node is alive before it takes any connection.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using Dapper;
 using Npgsql;
+using Realtime.Server.Contracts;
 using Realtime.Server.Notifications;
 
 namespace Realtime.Server.Push;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Realtime.Server.Contracts;
 using Realtime.Server.Notifications;
 
 namespace Realtime.Server.Push;

@@ -1,6 +1,9 @@
 namespace Realtime.Server.Storage;
 
-/// <summary>Work that must finish, in registration order, before the node takes traffic.</summary>
+/// <summary>
+/// Work that must finish, after migrations, before the node takes traffic. Tasks run concurrently,
+/// so one must never depend on another having run.
+/// </summary>
 internal interface IStartupTask
 {
     Task RunAsync(CancellationToken cancellationToken);

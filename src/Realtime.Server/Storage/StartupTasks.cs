@@ -1,7 +1,7 @@
 namespace Realtime.Server.Storage;
 
 /// <summary>
-/// Applies migrations, then every <see cref="IStartupTask"/>, retrying while PostgreSQL is
+/// Applies migrations, then every <see cref="IStartupTask"/> (concurrently: none depends on another), retrying while PostgreSQL is
 /// unreachable, then opens the <see cref="StartupGate"/>. A schema newer than this build stops
 /// the process: running old code on a new schema could corrupt data.
 /// </summary>
@@ -21,10 +21,8 @@ internal sealed partial class StartupTasks(
             try
             {
                 await migrator.MigrateAsync(stoppingToken);
-                foreach (var task in tasks)
-                {
-                    await task.RunAsync(stoppingToken);
-                }
+                // Independent of each other (each needs only the migrated schema), so they run together: no order to get wrong.
+                await Task.WhenAll(tasks.Select(task => task.RunAsync(stoppingToken)));
                 gate.Open();
                 LogReady(logger);
                 return;

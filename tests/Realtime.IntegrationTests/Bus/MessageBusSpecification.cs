@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Realtime.Server.Bus;
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 
 namespace Realtime.IntegrationTests.Bus;
 

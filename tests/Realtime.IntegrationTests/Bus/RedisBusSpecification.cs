@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
 using Realtime.IntegrationTests.Infrastructure;
 using Realtime.Server.Bus;
-using Realtime.Server.Notifications;
-using StackExchange.Redis;
+using Realtime.Server.Contracts;
 
 namespace Realtime.IntegrationTests.Bus;
 

@@ -2,7 +2,7 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Realtime.IntegrationTests.Infrastructure;
 using Realtime.Server.Bus;
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 using Realtime.Server.Storage;
 
 namespace Realtime.IntegrationTests.Bus;

@@ -53,5 +53,21 @@ public sealed class HealthTests(ServerFixture fixture) : IClassFixture<ServerFix
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.True(body.RootElement.GetProperty("paths").TryGetProperty("/api/notifications", out _));
+
+        // Endpoints return typed results, so each answer's shape is documented.
+        foreach (var (path, method, status) in DocumentedAnswers)
+        {
+            var responses = body.RootElement.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses");
+            Assert.True(responses.TryGetProperty(status, out var answer), $"{method} {path} documents {status}: {responses}");
+            Assert.True(answer.TryGetProperty("content", out var content) && content.EnumerateObject().Any(c => c.Value.TryGetProperty("schema", out _)),
+                $"{method} {path} {status} has a schema: {answer}");
+        }
     }
+
+    private static readonly (string Path, string Method, string Status)[] DocumentedAnswers =
+    [
+        ("/api/notifications", "post", "201"), ("/api/notifications", "post", "200"), ("/api/notifications", "post", "400"),
+        ("/api/notifications", "post", "503"), ("/api/notifications", "get", "200"), ("/api/notifications/unread-count", "get", "200"),
+        ("/api/broadcasts", "post", "201"),
+    ];
 }

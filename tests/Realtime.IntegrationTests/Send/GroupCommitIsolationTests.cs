@@ -2,11 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using Realtime.IntegrationTests.Infrastructure;
 using Realtime.Server.Bus;
 using Realtime.Server.Notifications;
-using Realtime.Server.Storage;
 
 namespace Realtime.IntegrationTests.Send;
 
@@ -49,16 +47,14 @@ public sealed class GroupCommitIsolationTests : IAsyncLifetime
     [Fact]
     public async Task APoisonedSendInASharedTransactionFailsAloneWith422AndEveryInnocentSendIsCreated()
     {
-        var log = _server.Services.GetRequiredService<NotificationLog>();
+        var log = _server.Services.GetRequiredService<GroupCommitQueue>();
         using var sender = _server.CreateApiClient(_server.Tokens.Service());
         using var admin = _server.CreateApiClient(_server.Tokens.Admin());
 
         // Hold the id lock so that every send below queues up for one shared transaction.
-        await using var holder = await _database.OpenAsync();
-        await using var hold = await holder.BeginTransactionAsync();
-        await holder.ExecuteAsync("SELECT pg_advisory_xact_lock(@Key)", new { Key = AdvisoryLocks.NotificationIds }, hold);
+        await using var idLock = await IdLockHolder.HoldAsync(_database);
         var blocker = SendApi.PostAsync(sender, new { userId = SendApi.NewUserId("blocker"), title = "first in line" });
-        await Eventually.WaitUntilAsync(() => WaitingForTheLockAsync(holder), waiting => waiting, Timeout, "the first transaction waiting for the id lock");
+        await idLock.WaitUntilWaitedForAsync(Timeout);
 
         var requests = new List<(string Kind, string? UserId, Task<HttpResponseMessage> Response)>();
         for (var i = 0; i < 24; i++)
@@ -74,7 +70,7 @@ public sealed class GroupCommitIsolationTests : IAsyncLifetime
         requests.Add(("innocent broadcast", null, admin.PostAsJsonAsync("/api/broadcasts", new { title = "innocent notice" })));
         requests.Add(("poisoned broadcast", null, admin.PostAsJsonAsync("/api/broadcasts", new { title = $"{Poison} notice" })));
         await Eventually.WaitUntilAsync(() => Task.FromResult(log.QueuedSends), queued => queued == requests.Count, Timeout, "every send queued");
-        await hold.CommitAsync();
+        await idLock.ReleaseAsync();
 
         await SendApi.ReadSentAsync(await blocker.WaitAsync(Timeout));
         var ids = new List<long>();
@@ -137,7 +133,4 @@ public sealed class GroupCommitIsolationTests : IAsyncLifetime
         Assert.Equal(2, range.LastId - range.FirstId + 1);
         Assert.True(range.LastId < after.Id, $"The refused range {range.FirstId}..{range.LastId} lies below the next send ({after.Id}).");
     }
-
-    private static async Task<bool> WaitingForTheLockAsync(NpgsqlConnection connection) =>
-        await connection.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)");
 }

@@ -1,5 +1,5 @@
 using Realtime.Server.Bus;
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Tests.Bus;
 

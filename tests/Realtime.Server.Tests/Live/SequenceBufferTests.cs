@@ -1,6 +1,6 @@
 using Realtime.Server.Bus;
+using Realtime.Server.Contracts;
 using Realtime.Server.Live;
-using Realtime.Server.Notifications;
 
 namespace Realtime.Server.Tests.Live;
 

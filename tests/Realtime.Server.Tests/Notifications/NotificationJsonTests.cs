@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Tests.Notifications;
 

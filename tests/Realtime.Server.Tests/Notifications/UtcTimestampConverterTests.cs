@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Tests.Notifications;
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Realtime.Server.Contracts;
 using Realtime.Server.Notifications;
 using Realtime.Server.Push;
 

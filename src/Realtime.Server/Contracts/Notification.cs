@@ -1,4 +1,4 @@
-namespace Realtime.Server.Notifications;
+namespace Realtime.Server.Contracts;
 
 /// <summary>The notification object of the contract: every field always present, null when empty.</summary>
 internal sealed record Notification(

@@ -1,0 +1,255 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Realtime.Server.Bus;
+using Realtime.Server.Contracts;
+using Realtime.Server.Storage;
+
+namespace Realtime.Server.Notifications;
+
+/// <summary>
+/// Group commit: every send waiting when a transaction starts shares it; each answers only after
+/// COMMIT; the committed batch, serialized once, is then published on the bus. The queue is
+/// bounded: when it is full a send is refused at once (<see cref="CommitQueueFullException"/>, 503).
+/// </summary>
+/// <remarks>What one transaction writes, and in which order, is <see cref="SendBatchTransaction"/>'s.</remarks>
+internal sealed partial class GroupCommitQueue(
+    NpgsqlDataSource dataSource,
+    IMessageBus bus,
+    TimeProvider time,
+    IOptions<CommitQueueOptions> options,
+    ILogger<GroupCommitQueue> logger) : BackgroundService
+{
+    /// <summary>Bounds one transaction; a single send may still carry it past this by up to 1,000 rows.</summary>
+    public const int MaxRowsPerTransaction = 5_000;
+
+    private readonly Channel<PendingSend> _pending = Channel.CreateBounded<PendingSend>(new BoundedChannelOptions(options.Value.MaxQueuedSends)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    /// <summary>Sends waiting for the next transaction (tests use it to line up a batch).</summary>
+    internal int QueuedSends => Volatile.Read(ref _queued);
+
+    private int _queued;
+    private bool _stopped;
+
+    /// <summary>Appends one send; completes once it is committed (or, for a key already used, once that is known).</summary>
+    public async Task<AppendOutcome> AppendAsync(ValidatedSend send, string sender, CancellationToken cancellationToken)
+    {
+        var pending = new PendingSend(send, sender, send.IdempotencyKey is null ? null : send.ComputeHash());
+        Interlocked.Increment(ref _queued);
+        if (!_pending.Writer.TryWrite(pending))
+        {
+            Interlocked.Decrement(ref _queued);
+            throw Volatile.Read(ref _stopped) ? new InvalidOperationException("The commit queue has stopped.") : new CommitQueueFullException();
+        }
+        return await pending.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<PendingSend>();
+        try
+        {
+            while (await _pending.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                var rows = 0;
+                while (rows < MaxRowsPerTransaction && _pending.Reader.TryRead(out var next))
+                {
+                    Interlocked.Decrement(ref _queued);
+                    batch.Add(next);
+                    rows += next.Send.RowCount;
+                }
+                // The transaction is not cancelled by shutdown: a send either commits or fails whole.
+                await CommitAsync(batch);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            Volatile.Write(ref _stopped, true);
+            _pending.Writer.TryComplete();
+            var stopped = new OperationCanceledException("The server is shutting down.");
+            foreach (var pending in batch.Concat(_pending.Reader.ReadAllAsync(CancellationToken.None).ToBlockingEnumerable()))
+            {
+                pending.Completion.TrySetException(stopped);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Commits <paramref name="batch"/> in one transaction. When that fails for a reason that is
+    /// not an outage, the fault is one send's (data PostgreSQL refuses that validation did not
+    /// catch) or a bug: the batch is committed again in halves, down to single sends, so every
+    /// innocent send commits and only the culprit gets its error. An outage fails the whole batch
+    /// (503 with Retry-After: nothing was written). Each part takes the lock on its own, so ids
+    /// still grow in commit order.
+    /// </summary>
+    private async Task CommitAsync(List<PendingSend> batch)
+    {
+        var failure = await TryCommitAsync(batch);
+        if (failure is null)
+        {
+            return;
+        }
+        if (batch.Count > 1 && !DatabaseErrors.IsUnavailable(failure))
+        {
+            LogIsolatingFailure(logger, batch.Count, failure.Message);
+            var half = batch.Count / 2;
+            await CommitAsync(batch[..half]);
+            await CommitAsync(batch[half..]);
+            return;
+        }
+        Exception answer = failure;
+        if (batch.Count == 1 && DatabaseErrors.IsRefusedData(failure))
+        {
+            LogSendRefused(logger, batch[0].Sender, failure.Message);
+            answer = new SendRefusedException(failure);
+        }
+        else
+        {
+            LogCommitFailed(logger, batch.Count, failure);
+        }
+        foreach (var pending in batch)
+        {
+            pending.Completion.TrySetException(answer);
+        }
+    }
+
+    /// <summary>Completes every send of <paramref name="batch"/> when it commits; returns the failure otherwise, completing nothing.</summary>
+    private async Task<Exception?> TryCommitAsync(List<PendingSend> batch)
+    {
+        var createdAt = TruncateToMilliseconds(time.GetUtcNow().UtcDateTime);
+        var (accepted, keyTaken) = SplitInBatchDuplicateKeys(batch);
+        // Ids go to sends first, then broadcasts: SendBatchTransaction allocates them in that order.
+        accepted = accepted.OrderBy(p => p.Send.Broadcast).ToList();
+        long firstId = 0;
+        var rowCount = 0;
+        var committing = false;
+        try
+        {
+            await SendBatchTransaction.CommitAsync(dataSource, accepted, keyTaken, createdAt,
+                allocated: (first, count) => (firstId, rowCount) = (first, count), committing: () => committing = true);
+        }
+        catch (Exception ex)
+        {
+            if (firstId > 0 && !committing)
+            {
+                // Failed before COMMIT was sent, so certainly rolled back: its ids will never hold anything.
+                // Say so at once, so no sequencer waits for them. (A failed COMMIT may have committed: sequencers read that range.)
+                await PublishAsync(new NotificationBatch(firstId, firstId + rowCount - 1, []));
+            }
+            return ex;
+        }
+
+        var items = new List<SequencedNotification>();
+        var nextId = firstId;
+        foreach (var pending in accepted)
+        {
+            var sent = new List<SentNotification>(pending.Send.RowCount);
+            if (pending.Send.Broadcast)
+            {
+                items.Add(Serialize(nextId, userId: null, pending.Send, createdAt));
+                sent.Add(new SentNotification(nextId++, UserId: ""));
+            }
+            foreach (var userId in pending.Send.UserIds)
+            {
+                items.Add(Serialize(nextId, userId, pending.Send, createdAt));
+                sent.Add(new SentNotification(nextId++, userId));
+            }
+            pending.Completion.TrySetResult(AppendOutcome.Created(sent));
+        }
+        foreach (var pending in keyTaken)
+        {
+            pending.Completion.TrySetResult(AppendOutcome.KeyAlreadyUsed);
+        }
+
+        if (items.Count > 0)
+        {
+            await PublishAsync(new NotificationBatch(firstId, nextId - 1, items));
+        }
+        return null;
+    }
+
+    /// <summary>Two sends with one sender and key in the same transaction: the first claims the key.</summary>
+    private static (List<PendingSend> Accepted, List<PendingSend> KeyTaken) SplitInBatchDuplicateKeys(List<PendingSend> batch)
+    {
+        var accepted = new List<PendingSend>(batch.Count);
+        var keyTaken = new List<PendingSend>();
+        var keys = new HashSet<(string, string)>();
+        foreach (var pending in batch)
+        {
+            if (pending.Send.IdempotencyKey is { } key && !keys.Add((pending.Sender, key)))
+            {
+                keyTaken.Add(pending);
+            }
+            else
+            {
+                accepted.Add(pending);
+            }
+        }
+        return (accepted, keyTaken);
+    }
+
+    private async Task PublishAsync(NotificationBatch batch)
+    {
+        try
+        {
+            await bus.PublishAsync(batch, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // Committed is committed: the sequencers of other nodes read a lost range from PostgreSQL.
+            LogPublishFailed(logger, batch.FirstId, batch.LastId, ex);
+        }
+    }
+
+    /// <summary>Serialized once for every connection; a broadcast has no user, so one message serves all.</summary>
+    private static SequencedNotification Serialize(long id, string? userId, ValidatedSend send, DateTime createdAt)
+    {
+        var expiresAt = send.ExpiresAt(createdAt);
+        var notification = new Notification(id, userId, send.Category, send.Title, send.Body,
+            send.DataJson is null ? null : RawJson.FromText(send.DataJson), send.Link, send.Priority,
+            send.Broadcast, createdAt, expiresAt, ReadAt: null);
+        var json = JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification);
+        return new SequencedNotification(id, userId, createdAt, expiresAt, new RawJson(json));
+    }
+
+    internal static DateTime TruncateToMilliseconds(DateTime value) =>
+        new(value.Ticks - value.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Commit of {SendCount} sends failed")]
+    private static partial void LogCommitFailed(ILogger logger, int sendCount, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Commit of {SendCount} sends failed ({Reason}); committing them in halves to find the send at fault")]
+    private static partial void LogIsolatingFailure(ILogger logger, int sendCount, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "PostgreSQL refused a send of {Sender}: {Reason}")]
+    private static partial void LogSendRefused(ILogger logger, string sender, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing committed ids {FirstId}..{LastId} failed; other nodes will read them from PostgreSQL")]
+    private static partial void LogPublishFailed(ILogger logger, long firstId, long lastId, Exception exception);
+}
+
+/// <summary>A send waiting in the queue, completed once its transaction commits (or fails).</summary>
+internal sealed class PendingSend(ValidatedSend send, string sender, byte[]? requestHash)
+{
+    public ValidatedSend Send { get; } = send;
+    public string Sender { get; } = sender;
+    public byte[]? RequestHash { get; } = requestHash;
+    public TaskCompletionSource<AppendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>What became of an append: the notifications created, or "this sender already used this key".</summary>
+internal sealed record AppendOutcome(IReadOnlyList<SentNotification>? Notifications)
+{
+    public static readonly AppendOutcome KeyAlreadyUsed = new((IReadOnlyList<SentNotification>?)null);
+
+    public static AppendOutcome Created(IReadOnlyList<SentNotification> notifications) => new(notifications);
+}
