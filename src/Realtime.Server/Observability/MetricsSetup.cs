@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.Metrics;
 using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -41,6 +42,14 @@ internal static class MetricsSetup
             .ConfigureResource(resource => resource.AddService("realtime"))
             .WithMetrics(metrics =>
             {
+                // OpenTelemetry listens to meters by name across the process: a node exports only
+                // the instruments of its own meter factory (several nodes run in one test process).
+                ((IDeferredMeterProviderBuilder)metrics).Configure((services, builder) =>
+                {
+                    var own = services.GetRequiredService<IMeterFactory>();
+                    builder.AddView(instrument =>
+                        instrument.Meter.Scope is IMeterFactory factory && !ReferenceEquals(factory, own) ? MetricStreamConfiguration.Drop : null);
+                });
                 metrics.AddMeter(RealtimeMetrics.MeterName)
                     .AddAspNetCoreInstrumentation()
                     .AddMeter("Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections", "Microsoft.AspNetCore.SignalR")
@@ -52,6 +61,8 @@ internal static class MetricsSetup
                     metrics.AddOtlpExporter();
                 }
             });
+        // Hosted services start in order: this one after OpenTelemetry's, whose listeners are then on.
+        builder.Services.AddHostedService<SeriesInitializer>();
         return builder;
     }
 
@@ -91,5 +102,16 @@ internal static class MetricsSetup
             endpoint.RequireHost($"*:{port}");
         }
         return app;
+    }
+
+    private sealed class SeriesInitializer(RealtimeMetrics metrics) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            metrics.InitializeSeries();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -15,6 +15,9 @@ internal sealed class RealtimeMetrics
 
     private static readonly double[] LatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+    private static readonly string[] KnownTransports = ["websockets", "serversentevents", "longpolling", "sse"];
+    private static readonly string[] KnownPushOutcomes = ["sent", "gone", "failed", "expired", "cancelled", "queued"];
+
     private readonly UpDownCounter<long> _connections;
     private readonly Counter<long> _created;
     private readonly Counter<long> _deliveries;
@@ -50,6 +53,24 @@ internal sealed class RealtimeMetrics
         _fellBehind = Meter.CreateCounter<long>("realtime.connections.fell_behind", "{connection}", "Connections closed because their queue was full (the client resumes on reconnect), by transport.");
         _rateLimited = Meter.CreateCounter<long>("realtime.rate_limit.rejections", "{request}", "Requests refused with 429, by policy.");
         _hubEncodings = Meter.CreateCounter<long>("realtime.hub.payload_encodings", "{encoding}", "Payloads encoded for a non-JSON hub protocol (once per message, not per connection), by protocol.");
+    }
+
+    /// <summary>
+    /// Makes the contract's series exist (at 0) before their first event. Called once the exporters
+    /// listen (a measurement made before that is not seen).
+    /// </summary>
+    public void InitializeSeries()
+    {
+        _created.Add(0);
+        foreach (var transport in KnownTransports)
+        {
+            _connections.Add(0, Transport(transport));
+            _deliveries.Add(0, Transport(transport));
+        }
+        foreach (var outcome in KnownPushOutcomes)
+        {
+            _pushSent.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
+        }
     }
 
     public Meter Meter { get; }
