@@ -4,6 +4,7 @@ using Realtime.Server.Bus;
 using Realtime.Server.Demo;
 using Realtime.Server.Live;
 using Realtime.Server.Notifications;
+using Realtime.Server.Observability;
 using Realtime.Server.Operations;
 using Realtime.Server.Presence;
 using Realtime.Server.Push;
@@ -12,6 +13,7 @@ using Realtime.Server.Storage;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddOperations();
+builder.AddObservability();
 builder.AddStorage();
 builder.AddAuth();
 builder.AddBus();
@@ -34,6 +36,7 @@ app.UseAuthorization();
 app.UseRateLimiter();
 
 app.MapOperationsApi();
+app.MapObservability();
 app.MapNotificationsApi();
 app.MapBroadcastsApi();
 app.MapPresenceApi();

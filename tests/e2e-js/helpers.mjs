@@ -134,14 +134,16 @@ export class Clients {
 
 /**
  * A SignalR hub connection to /hubs/notifications for `token` (a string or an async factory),
- * recording every server → client event in `connection.log`. Not started.
+ * recording every server → client event in `connection.log`. Not started. `protocol`: an
+ * IHubProtocol (default JSON), e.g. `new MessagePackHubProtocol()`.
  */
-export function hubConnection(server, clients, { token, transport = HttpTransportType.WebSockets, skipNegotiation = false, reconnectPolicy, name = 'hub' } = {}) {
+export function hubConnection(server, clients, { token, transport = HttpTransportType.WebSockets, skipNegotiation = false, reconnectPolicy, name = 'hub', protocol } = {}) {
   const accessTokenFactory = typeof token === 'function' ? token : () => token;
   let builder = new HubConnectionBuilder()
     .withUrl(`${server.url}/hubs/notifications`, { transport, skipNegotiation, accessTokenFactory })
     .configureLogging(clientLogLevel);
   if (reconnectPolicy) builder = builder.withAutomaticReconnect(reconnectPolicy);
+  if (protocol) builder = builder.withHubProtocol(protocol);
   const connection = builder.build();
   connection.serverTimeoutInMilliseconds = 30_000;
   const log = new EventLog(name);

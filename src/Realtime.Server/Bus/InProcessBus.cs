@@ -1,13 +1,16 @@
+using Realtime.Server.Observability;
+
 namespace Realtime.Server.Bus;
 
 /// <summary>The bus of a node that runs alone: publishing hands the message straight to this node's handlers.</summary>
-internal sealed class InProcessBus : IMessageBus
+internal sealed class InProcessBus(RealtimeMetrics? metrics = null) : IMessageBus
 {
     private readonly List<Action<NotificationBatch>> _batchHandlers = [];
     private readonly List<Action<UserEvent>> _userEventHandlers = [];
 
     public Task PublishAsync(NotificationBatch batch, CancellationToken cancellationToken)
     {
+        metrics?.NotificationsCreated(batch.Items.Count);
         foreach (var handler in _batchHandlers)
         {
             handler(batch);

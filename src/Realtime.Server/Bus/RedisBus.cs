@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Realtime.Server.Observability;
 using StackExchange.Redis;
 
 namespace Realtime.Server.Bus;
@@ -33,16 +34,19 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
 {
     private static readonly TimeSpan SubscribeTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SubscribeRetryDelay = TimeSpan.FromSeconds(1);
+    private const string BatchKind = "batch", UserEventKind = "user_event";
 
     private readonly ConnectionMultiplexer _redis;
     private readonly RedisChannels _channels;
     private readonly string _nodeId;
     private readonly ILogger<RedisBus> _logger;
+    private readonly RealtimeMetrics? _metrics;
     private readonly List<Action<NotificationBatch>> _batchHandlers = [];
     private readonly List<Action<UserEvent>> _userEventHandlers = [];
 
-    public RedisBus(ConnectionMultiplexer redis, RedisChannels channels, NodeIdentity node, ILogger<RedisBus> logger)
+    public RedisBus(ConnectionMultiplexer redis, RedisChannels channels, NodeIdentity node, ILogger<RedisBus> logger, RealtimeMetrics? metrics = null)
     {
+        _metrics = metrics;
         _redis = redis;
         _channels = channels;
         _nodeId = node.Id;
@@ -63,11 +67,13 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
 
     public Task PublishAsync(NotificationBatch batch, CancellationToken cancellationToken)
     {
+        // Only the node that committed a batch publishes it: counted once across the cluster.
+        _metrics?.NotificationsCreated(batch.Items.Count);
         foreach (var handler in _batchHandlers)
         {
             handler(batch);
         }
-        Publish(_channels.Batches, BusMessageCodec.Encode(_nodeId, batch));
+        Publish(_channels.Batches, BatchKind, BusMessageCodec.Encode(_nodeId, batch));
         return Task.CompletedTask;
     }
 
@@ -77,7 +83,7 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         {
             handler(userEvent);
         }
-        Publish(_channels.UserEvents, BusMessageCodec.Encode(_nodeId, userEvent));
+        Publish(_channels.UserEvents, UserEventKind, BusMessageCodec.Encode(_nodeId, userEvent));
         return Task.CompletedTask;
     }
 
@@ -133,8 +139,9 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
     /// Redis is down a publish fails at once (<see cref="BacklogPolicy.FailFast"/>): nothing is held
     /// back to arrive late.
     /// </summary>
-    private void Publish(string channel, byte[] message)
+    private void Publish(string channel, string kind, byte[] message)
     {
+        _metrics?.BusPublished(kind);
         Task<long> publishing;
         try
         {
@@ -143,15 +150,17 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         catch (Exception ex)
         {
             LogPublishFailed(_logger, channel, ex.Message);
+            _metrics?.BusPublishFailed(kind);
             return;
         }
         publishing.ContinueWith(
             static (task, state) =>
             {
-                var (logger, channel) = ((ILogger, string))state!;
+                var (logger, channel, metrics, kind) = ((ILogger, string, RealtimeMetrics?, string))state!;
                 LogPublishFailed(logger, channel, task.Exception!.GetBaseException().Message);
+                metrics?.BusPublishFailed(kind);
             },
-            (_logger, channel), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            (_logger, channel, _metrics, kind), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
     private void Receive(RedisValue message)
@@ -163,6 +172,7 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
             {
                 return; // delivered locally when it was published
             }
+            _metrics?.BusReceived(batch is not null ? BatchKind : UserEventKind);
             if (batch is not null)
             {
                 foreach (var handler in _batchHandlers)

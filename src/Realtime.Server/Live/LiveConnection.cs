@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Realtime.Server.Bus;
 using Realtime.Server.Contracts;
 using Realtime.Server.Notifications;
+using Realtime.Server.Observability;
 
 namespace Realtime.Server.Live;
 
@@ -21,6 +22,7 @@ internal abstract partial class LiveConnection
     private readonly TimeProvider _time;
     private readonly LiveOptions _options;
     private readonly ILogger _logger;
+    private readonly RealtimeMetrics _metrics;
 
     // Every notification the user can see with an id in (_sentAbove, _lastSent] has been sent here
     // (or was covered by the client's own cursor). Only the writer loop touches these.
@@ -43,6 +45,7 @@ internal abstract partial class LiveConnection
         _time = services.Time;
         _options = services.Options.Value;
         _logger = services.Logger;
+        _metrics = services.Metrics;
         _queue = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(_options.ConnectionQueueCapacity)
         {
             SingleReader = true,
@@ -246,6 +249,7 @@ internal abstract partial class LiveConnection
             return;
         }
         await WriteAsync(ClientTargets.Notification, notification.Json, notification.Id, cancellationToken);
+        _metrics.Delivered(Transport, notification.CreatedAt, _time.GetUtcNow().UtcDateTime, live: true);
         if (_sentAbove < 0)
         {
             _sentAbove = notification.Id - 1;
@@ -258,6 +262,7 @@ internal abstract partial class LiveConnection
         try
         {
             var replayed = await ReplayAsync(resume.AfterId, cancellationToken);
+            _metrics.Resumed(Transport, replayed);
             var unread = await _inbox.UnreadCountAsync(UserId, cancellationToken);
             await WriteAsync(ClientTargets.UnreadCount, ClientPayloads.UnreadCount(unread), null, cancellationToken);
             resume.Completion.TrySetResult(replayed);
@@ -286,6 +291,7 @@ internal abstract partial class LiveConnection
                 }
                 var json = new RawJson(JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification));
                 await WriteAsync(ClientTargets.Notification, json, notification.Id, cancellationToken);
+                _metrics.Delivered(Transport, default, default, live: false);
                 highest = Math.Max(highest, notification.Id);
                 replayed++;
             }
@@ -333,8 +339,9 @@ internal abstract partial class LiveConnection
 }
 
 /// <summary>What every live connection needs from the node, in one bundle.</summary>
-internal sealed class LiveServices(InboxStore inbox, TimeProvider time, IOptions<LiveOptions> options, ILogger<LiveConnection> logger)
+internal sealed class LiveServices(InboxStore inbox, TimeProvider time, IOptions<LiveOptions> options, ILogger<LiveConnection> logger, RealtimeMetrics metrics)
 {
+    public RealtimeMetrics Metrics { get; } = metrics;
     public InboxStore Inbox { get; } = inbox;
     public TimeProvider Time { get; } = time;
     public IOptions<LiveOptions> Options { get; } = options;

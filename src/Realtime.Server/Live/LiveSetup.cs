@@ -34,7 +34,8 @@ internal static class LiveSetup
             {
                 json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, RealtimeJsonContext.Default);
                 json.PayloadSerializerOptions.Converters.Add(new UtcTimestampConverter());
-            });
+            })
+            .AddRealtimeMessagePack();
         return builder;
     }
 

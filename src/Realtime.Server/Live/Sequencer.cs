@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Realtime.Server.Bus;
+using Realtime.Server.Observability;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Live;
@@ -25,13 +26,15 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
     private readonly TimeProvider _time;
     private readonly LiveOptions _options;
     private readonly ILogger<Sequencer> _logger;
+    private readonly RealtimeMetrics _metrics;
     private SequenceBuffer _buffer = new(long.MaxValue);
     private long? _gapSince;
     private long _lastHeard;
     private long _reconnectedAt;
 
-    public Sequencer(IMessageBus bus, SequenceStore store, Dispatcher dispatcher, TimeProvider time, IOptions<LiveOptions> options, ILogger<Sequencer> logger)
+    public Sequencer(IMessageBus bus, SequenceStore store, Dispatcher dispatcher, TimeProvider time, IOptions<LiveOptions> options, ILogger<Sequencer> logger, RealtimeMetrics metrics)
     {
+        _metrics = metrics;
         _bus = bus;
         _store = store;
         _dispatcher = dispatcher;
@@ -139,6 +142,7 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         {
             var missing = await _store.ReadRangeAsync(from, to, stoppingToken);
             LogGapFilled(_logger, from, to, missing.Count);
+            _metrics.GapRead();
             _buffer.Add(new NotificationBatch(from, to, missing));
             _gapSince = null;
             Deliver();
@@ -161,6 +165,7 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
             if (found.Count > 0)
             {
                 LogPolled(_logger, from, found[^1].Id, found.Count);
+                _metrics.Polled(found.Count);
                 _buffer.Add(new NotificationBatch(from, found[^1].Id, found));
                 Deliver();
             }

@@ -44,10 +44,12 @@ internal sealed class PushWorker : BackgroundService
     private readonly TimeProvider _time;
     private readonly PushOptions _options;
     private readonly ILogger<PushWorker> _logger;
+    private readonly Observability.RealtimeMetrics? _metrics;
 
     public PushWorker(PushOutboxStore store, PushSender sender, EndpointGuard guard, NodeIdentity node, StartupGate gate, TimeProvider time,
-        IOptions<PushOptions> options, ILogger<PushWorker> logger)
+        IOptions<PushOptions> options, ILogger<PushWorker> logger, Observability.RealtimeMetrics? metrics = null)
     {
+        _metrics = metrics;
         _store = store;
         _sender = sender;
         _guard = guard;
@@ -150,6 +152,7 @@ internal sealed class PushWorker : BackgroundService
                 await ReleaseQuietlyAsync(job);
                 return;
             }
+            _metrics?.PushFinished(outcome.State);
             try
             {
                 await RecordAsync(job, outcome);
