@@ -5,7 +5,7 @@ using MessagePack;
 using MessagePack.Formatters;
 using MessagePack.Resolvers;
 using Microsoft.AspNetCore.SignalR;
-using Realtime.Server.Notifications;
+using Realtime.Server.Contracts;
 using Realtime.Server.Observability;
 
 namespace Realtime.Server.Live;
