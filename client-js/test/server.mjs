@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parseConnectionString } from '../../tests/e2e-js/server.mjs';
 
-export { startServer, freePort, mintToken } from '../../tests/e2e-js/server.mjs';
+export { RealtimeServer, startServer, freePort, mintToken } from '../../tests/e2e-js/server.mjs';
 
 const execFileAsync = promisify(execFile);
 

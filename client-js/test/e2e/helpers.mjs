@@ -2,7 +2,9 @@
 // refuses WebSocket upgrades (as a proxy or firewall that drops them), and a deferred.
 import http from 'node:http';
 import { EventSource } from 'eventsource';
+import { after, before } from 'node:test';
 import { createClient } from '../../dist/index.js';
+import { RealtimeServer } from '../server.mjs';
 
 export { EventSource };
 
@@ -148,4 +150,20 @@ export function deferred() {
 
 export function assertIncreasing(assert, ids) {
   for (let i = 1; i < ids.length; i++) assert.ok(ids[i] > ids[i - 1], `ids not strictly increasing: ${JSON.stringify(ids)}`);
+}
+
+/**
+ * The setup the end-to-end files share: a server of their own (fresh database, free port)
+ * started before the file's tests, and the SDK clients they create; after them the clients are
+ * stopped, then the server is disposed. `server` is usable once the `before` hook has run.
+ */
+export function useServer() {
+  const server = new RealtimeServer();
+  const clients = new Clients();
+  before(() => server.create(), { timeout: 60_000 });
+  after(async () => {
+    await clients.stopAll();
+    await server.dispose();
+  });
+  return { server, clients };
 }

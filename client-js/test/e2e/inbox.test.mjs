@@ -2,22 +2,11 @@
 // receive.test.mjs would count in these users' inboxes), their typed errors, and the
 // cross-device events.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../../dist/index.js';
-import { startServer } from '../server.mjs';
-import { Clients, Recorder, newUser } from './helpers.mjs';
+import { Recorder, newUser, useServer } from './helpers.mjs';
 
-let server;
-const clients = new Clients();
-
-before(async () => {
-  server = await startServer();
-}, { timeout: 60_000 });
-
-after(async () => {
-  await clients.stopAll();
-  await server?.dispose();
-});
+const { server, clients } = useServer();
 
 test('The inbox calls return the REST payloads, and read and delete reach the user\'s other client as events', { timeout: 60_000 }, async () => {
   const user = newUser('inbox');

@@ -2,21 +2,11 @@
 // MessagePack hub protocol, so the SDK really uses it (JSON, with a warning, only when a server
 // does not), and the app gets the same objects as over JSON.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { eventually, startServer } from '../server.mjs';
-import { Clients, Recorder, newUser } from './helpers.mjs';
+import { test } from 'node:test';
+import { eventually } from '../server.mjs';
+import { Recorder, newUser, useServer } from './helpers.mjs';
 
-let server;
-const clients = new Clients();
-
-before(async () => {
-  server = await startServer();
-}, { timeout: 60_000 });
-
-after(async () => {
-  await clients.stopAll();
-  await server?.dispose();
-});
+const { server, clients } = useServer();
 
 /** The server's count of payloads it encoded for MessagePack connections (GET /metrics). */
 async function messagePackEncodings() {

@@ -1,20 +1,9 @@
 // The SDK against the real server: live notifications and broadcasts over each transport.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startServer } from '../server.mjs';
-import { Clients, Recorder, newUser } from './helpers.mjs';
+import { test } from 'node:test';
+import { Recorder, newUser, useServer } from './helpers.mjs';
 
-let server;
-const clients = new Clients();
-
-before(async () => {
-  server = await startServer();
-}, { timeout: 60_000 });
-
-after(async () => {
-  await clients.stopAll();
-  await server?.dispose();
-});
+const { server, clients } = useServer();
 
 const FIELDS = ['id', 'userId', 'category', 'title', 'body', 'data', 'link', 'priority', 'broadcast', 'createdAt', 'expiresAt', 'readAt'];
 

@@ -1,21 +1,10 @@
 // A server restart: the client reconnects by itself (default retry policy), resumes from the
 // last id it saw, and the app gets what was sent meanwhile once and in order, with no code of its own.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startServer } from '../server.mjs';
-import { Clients, Recorder, assertIncreasing, deferred, newUser } from './helpers.mjs';
+import { test } from 'node:test';
+import { Recorder, assertIncreasing, deferred, newUser, useServer } from './helpers.mjs';
 
-let server;
-const clients = new Clients();
-
-before(async () => {
-  server = await startServer();
-}, { timeout: 60_000 });
-
-after(async () => {
-  await clients.stopAll();
-  await server?.dispose();
-});
+const { server, clients } = useServer();
 
 for (const transports of [undefined, ['sse']]) {
   const name = transports ? transports.join(',') : 'the default transports';

@@ -1,21 +1,10 @@
 // A token that expires while connected: the server closes the connection at `exp`; the client
 // asks accessTokenFactory for a new one, reconnects and resumes: nothing is lost or repeated.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startServer } from '../server.mjs';
-import { Clients, Recorder, deferred, newUser } from './helpers.mjs';
+import { test } from 'node:test';
+import { Recorder, deferred, newUser, useServer } from './helpers.mjs';
 
-let server;
-const clients = new Clients();
-
-before(async () => {
-  server = await startServer();
-}, { timeout: 60_000 });
-
-after(async () => {
-  await clients.stopAll();
-  await server?.dispose();
-});
+const { server, clients } = useServer();
 
 // Long enough that the first connect (after a cold REST call) happens well before it expires.
 const SHORT_LIFETIME_S = 6;
