@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Realtime.Server.Bus;
 using Realtime.Server.Contracts;
+using Realtime.Server.Observability;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Notifications;
@@ -19,6 +20,7 @@ internal sealed partial class GroupCommitQueue(
     IMessageBus bus,
     TimeProvider time,
     IOptions<CommitQueueOptions> options,
+    RealtimeMetrics metrics,
     ILogger<GroupCommitQueue> logger) : BackgroundService
 {
     /// <summary>Bounds one transaction; a single send may still carry it past this by up to 1,000 rows.</summary>
@@ -132,6 +134,7 @@ internal sealed partial class GroupCommitQueue(
         long firstId = 0;
         var rowCount = 0;
         var committing = false;
+        var started = time.GetTimestamp();
         try
         {
             await SendBatchTransaction.CommitAsync(dataSource, accepted, keyTaken, createdAt,
@@ -147,6 +150,7 @@ internal sealed partial class GroupCommitQueue(
             }
             return ex;
         }
+        metrics.Committed(rowCount, time.GetElapsedTime(started));
 
         var items = new List<SequencedNotification>();
         var nextId = firstId;

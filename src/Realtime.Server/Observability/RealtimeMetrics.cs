@@ -15,6 +15,8 @@ internal sealed class RealtimeMetrics
 
     private static readonly double[] LatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+    private static readonly int[] CommitBatchBuckets = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
+
     private static readonly string[] KnownTransports = ["websockets", "serversentevents", "longpolling", "sse"];
     private static readonly string[] KnownPushOutcomes = ["sent", "gone", "failed", "expired", "cancelled", "queued"];
 
@@ -33,6 +35,8 @@ internal sealed class RealtimeMetrics
     private readonly Counter<long> _fellBehind;
     private readonly Counter<long> _rateLimited;
     private readonly Counter<long> _hubEncodings;
+    private readonly Histogram<int> _commitBatchSize;
+    private readonly Histogram<double> _commitDuration;
 
     public RealtimeMetrics(IMeterFactory meterFactory)
     {
@@ -52,6 +56,10 @@ internal sealed class RealtimeMetrics
         _busReceived = Meter.CreateCounter<long>("realtime.bus.received", "{message}", "Messages received from other nodes over the bus, by kind.");
         _fellBehind = Meter.CreateCounter<long>("realtime.connections.fell_behind", "{connection}", "Connections closed because their queue was full (the client resumes on reconnect), by transport.");
         _rateLimited = Meter.CreateCounter<long>("realtime.rate_limit.rejections", "{request}", "Requests refused with 429, by policy.");
+        _commitBatchSize = Meter.CreateHistogram("realtime.commit.batch_size", "{notification}", "Notifications written by one committed group-commit transaction.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = CommitBatchBuckets });
+        _commitDuration = Meter.CreateHistogram("realtime.commit.duration", "s", "Time of one committed group-commit transaction, from BEGIN to COMMIT.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _hubEncodings = Meter.CreateCounter<long>("realtime.hub.payload_encodings", "{encoding}", "Payloads encoded for a non-JSON hub protocol (once per message, not per connection), by protocol.");
     }
 
@@ -113,6 +121,12 @@ internal sealed class RealtimeMetrics
     }
 
     public void PushFinished(string outcome) => _pushSent.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void Committed(int notifications, TimeSpan duration)
+    {
+        _commitBatchSize.Record(notifications);
+        _commitDuration.Record(duration.TotalSeconds);
+    }
 
     public void GapRead() => _gapReads.Add(1);
 
