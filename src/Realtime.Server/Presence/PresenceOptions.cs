@@ -18,6 +18,15 @@ internal sealed class PresenceOptions
     [Range(MinimumNodeTimeoutSeconds, 24 * 60 * 60)]
     public int NodeTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// Days a closed connection row (one with <c>disconnected_at</c>) is kept, for looking into
+    /// incidents, before presence housekeeping purges it.
+    /// </summary>
+    [Range(1, 3650)]
+    public int ClosedConnectionRetentionDays { get; set; } = 7;
+
+    public TimeSpan ClosedConnectionRetention => TimeSpan.FromDays(ClosedConnectionRetentionDays);
+
     public TimeSpan NodeTimeout => TimeSpan.FromSeconds(NodeTimeoutSeconds);
 
     public TimeSpan HeartbeatInterval => NodeTimeout / 3;

@@ -17,9 +17,6 @@ internal sealed class PresenceStore(NpgsqlDataSource dataSource, NodeIdentity no
     /// <summary>Presence lists at most this many connections of one user (a client gone wild must not make a huge answer).</summary>
     public const int MaxListedConnections = 1_000;
 
-    /// <summary>Closed rows are kept this long (for looking into incidents), then purged.</summary>
-    public static readonly TimeSpan ClosedRowRetention = TimeSpan.FromDays(1);
-
     /// <summary>
     /// Closed rows purged per pass (one pass per node every third of the node timeout): a short
     /// transaction, and with the defaults about 1,000 rows a second per node, more than any
@@ -281,7 +278,7 @@ internal sealed class PresenceStore(NpgsqlDataSource dataSource, NodeIdentity no
         }
         var (nodes, closed) = await connection.QuerySingleAsync<(int, int)>(new CommandDefinition(SweepDeadNodes, new { NodeId, Now = now, Cutoff = cutoff }, transaction, cancellationToken: cancellationToken));
         closed += await connection.ExecuteAsync(new CommandDefinition(SweepOrphans, new { Now = now, Cutoff = cutoff }, transaction, cancellationToken: cancellationToken));
-        var purged = await connection.ExecuteAsync(new CommandDefinition(PurgeClosed, new { Before = now - ClosedRowRetention, Batch = PurgeBatch }, transaction, cancellationToken: cancellationToken));
+        var purged = await connection.ExecuteAsync(new CommandDefinition(PurgeClosed, new { Before = now - _options.ClosedConnectionRetention, Batch = PurgeBatch }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         return new Housekeeping(nodes, closed, purged);
     }
