@@ -82,6 +82,9 @@ internal static class MetricsSetup
             "By", "Payload bytes waiting in this node's connection queues.");
         metrics.Meter.CreateObservableGauge("realtime.bus.connected", () => bus.IsConnected ? 1 : 0,
             null, "1 while the bus (Redis) is connected; the in-process bus of a single node is always 1.");
+        var outbox = app.Services.GetRequiredService<Push.PushOutboxDepth>();
+        metrics.Meter.CreateObservableGauge("realtime.push.outbox.depth", outbox.Current,
+            "{job}", "Web Push jobs queued (due or waiting for a retry), all nodes; counted at most every 5 s.");
 
         var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MetricsOptions>>().Value;
         if (!options.Enabled)

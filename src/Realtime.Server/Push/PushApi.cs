@@ -28,6 +28,7 @@ internal static class PushApi
         services.AddSingleton<IStartupTask>(sp => sp.GetRequiredService<VapidKeyStore>());
         services.AddSingleton<SubscriptionStore>();
         services.AddSingleton<PushOutboxStore>();
+        services.AddSingleton<PushOutboxDepth>();
         services.AddSingleton<PushSender>();
         services.AddSingleton<PushWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<PushWorker>());

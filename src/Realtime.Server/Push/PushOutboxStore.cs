@@ -48,6 +48,9 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
     /// <summary>Nodes' clocks agree to well within this (NTP); a notification stamped further ahead is planned at once.</summary>
     private static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(5);
 
+    /// <summary>The outbox depth: jobs waiting to be sent (due now or retrying later); uses the partial index push_jobs_due.</summary>
+    private const string CountQueued = "SELECT count(*) FROM push_jobs WHERE state = 'queued'";
+
     /// <summary>Another node planning right now holds it: this node skips the round.</summary>
     private const string LockCursor = "SELECT last_id FROM push_planner WHERE id = 1 FOR UPDATE SKIP LOCKED";
 
@@ -239,6 +242,13 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var jobs = await connection.ExecuteAsync(new CommandDefinition(PurgeFinished, new { Before = before, Batch = batch }, cancellationToken: cancellationToken));
         return jobs + await connection.ExecuteAsync(new CommandDefinition(PurgeExpiredSubscriptions, new { Now = now, Batch = batch }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Jobs still queued (due or pending a retry), for the <c>realtime_push_outbox_depth</c> gauge.</summary>
+    public async Task<long> QueuedJobsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountQueued, cancellationToken: cancellationToken));
     }
 }
 
