@@ -16,7 +16,7 @@ public sealed class ClosedConnectionRetentionTests(ClosedConnectionRetentionFixt
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     [Fact]
-    public async Task HousekeepingPurgesClosedConnectionRowsOlderThanTheRetentionAndKeepsYoungerAndLiveOnes()
+    public async Task HousekeepingPurgesClosedConnectionRowsOlderThanTheRetentionAndKeepsYoungerOnes()
     {
         var server = fixture.Server;
         var store = server.Services.GetRequiredService<PresenceStore>();
