@@ -14,6 +14,7 @@ internal static class BusMessageCodec
     private const byte Version = 1;
     private const byte BatchKind = 1;
     private const byte UserEventKind = 2;
+    private const byte InvalidationKind = 3;
 
     public static byte[] Encode(string nodeId, NotificationBatch batch)
     {
@@ -47,9 +48,20 @@ internal static class BusMessageCodec
         return writer.ToArray();
     }
 
-    /// <summary>Decodes a message: the node it came from and either a batch or a user event.</summary>
+    public static byte[] Encode(string nodeId, CacheInvalidation invalidation)
+    {
+        var writer = new Writer();
+        writer.Byte(Version);
+        writer.Byte(InvalidationKind);
+        writer.String(nodeId);
+        writer.String(invalidation.Cache);
+        writer.String(invalidation.Key);
+        return writer.ToArray();
+    }
+
+    /// <summary>Decodes a message: the node it came from and one of a batch, a user event or a cache invalidation.</summary>
     /// <exception cref="FormatException">Not a message of this version.</exception>
-    public static (string NodeId, NotificationBatch? Batch, UserEvent? UserEvent) Decode(ReadOnlyMemory<byte> message)
+    public static (string NodeId, NotificationBatch? Batch, UserEvent? UserEvent, CacheInvalidation? Invalidation) Decode(ReadOnlyMemory<byte> message)
     {
         var reader = new Reader(message);
         if (reader.Byte() != Version)
@@ -78,11 +90,15 @@ internal static class BusMessageCodec
                     var json = reader.Bytes();
                     items.Add(new SequencedNotification(id, userId, createdAt, expiresTicks == 0 ? null : new DateTime(expiresTicks, DateTimeKind.Utc), new RawJson(json)));
                 }
-                return (nodeId, new NotificationBatch(firstId, lastId, items), null);
+                return (nodeId, new NotificationBatch(firstId, lastId, items), null, null);
             case UserEventKind:
                 var user = reader.String() ?? throw new FormatException("A user event without a user.");
                 var target = reader.String() ?? throw new FormatException("A user event without a target.");
-                return (nodeId, null, new UserEvent(user, target, new RawJson(reader.Bytes())));
+                return (nodeId, null, new UserEvent(user, target, new RawJson(reader.Bytes())), null);
+            case InvalidationKind:
+                var cache = reader.String() ?? throw new FormatException("A cache invalidation without a cache.");
+                var key = reader.String() ?? throw new FormatException("A cache invalidation without a key.");
+                return (nodeId, null, null, new CacheInvalidation(cache, key));
             default:
                 throw new FormatException($"Unknown bus message kind {kind}.");
         }

@@ -13,9 +13,14 @@ internal interface IMessageBus
     /// <summary>Publishes a per-user event to every node that may hold that user's connections.</summary>
     Task PublishAsync(UserEvent userEvent, CancellationToken cancellationToken);
 
+    /// <summary>Tells every node, this one included, to drop an entry of one of its caches.</summary>
+    Task PublishAsync(CacheInvalidation invalidation, CancellationToken cancellationToken);
+
     void OnBatch(Action<NotificationBatch> handler);
 
     void OnUserEvent(Action<UserEvent> handler);
+
+    void OnCacheInvalidation(Action<CacheInvalidation> handler);
 
     /// <summary>False while messages from other nodes cannot arrive (their sequencers then poll PostgreSQL).</summary>
     bool IsConnected { get; }

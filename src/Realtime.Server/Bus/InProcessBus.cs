@@ -7,6 +7,7 @@ internal sealed class InProcessBus(RealtimeMetrics? metrics = null) : IMessageBu
 {
     private readonly List<Action<NotificationBatch>> _batchHandlers = [];
     private readonly List<Action<UserEvent>> _userEventHandlers = [];
+    private readonly List<Action<CacheInvalidation>> _invalidationHandlers = [];
 
     public Task PublishAsync(NotificationBatch batch, CancellationToken cancellationToken)
     {
@@ -27,9 +28,20 @@ internal sealed class InProcessBus(RealtimeMetrics? metrics = null) : IMessageBu
         return Task.CompletedTask;
     }
 
+    public Task PublishAsync(CacheInvalidation invalidation, CancellationToken cancellationToken)
+    {
+        foreach (var handler in _invalidationHandlers)
+        {
+            handler(invalidation);
+        }
+        return Task.CompletedTask;
+    }
+
     public void OnBatch(Action<NotificationBatch> handler) => _batchHandlers.Add(handler);
 
     public void OnUserEvent(Action<UserEvent> handler) => _userEventHandlers.Add(handler);
+
+    public void OnCacheInvalidation(Action<CacheInvalidation> handler) => _invalidationHandlers.Add(handler);
 
     public bool IsConnected => true;
 

@@ -14,3 +14,10 @@ internal sealed record SequencedNotification(long Id, string? UserId, DateTime C
 
 /// <summary>A message for every live connection of one user (read state, unread count), serialized once.</summary>
 internal sealed record UserEvent(string UserId, string Target, RawJson Payload);
+
+/// <summary>
+/// Tells every node that an entry of a per-node cache changed (e.g. a user's preferences, a
+/// template): drop <see cref="Key"/> from the cache named <see cref="Cache"/>. A lost message
+/// only delays the change until the entry's own expiry, so caches keep entries briefly.
+/// </summary>
+internal sealed record CacheInvalidation(string Cache, string Key);

@@ -34,7 +34,7 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
 {
     private static readonly TimeSpan SubscribeTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SubscribeRetryDelay = TimeSpan.FromSeconds(1);
-    private const string BatchKind = "batch", UserEventKind = "user_event";
+    private const string BatchKind = "batch", UserEventKind = "user_event", InvalidationKind = "cache_invalidation";
 
     private readonly ConnectionMultiplexer _redis;
     private readonly RedisChannels _channels;
@@ -43,6 +43,7 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
     private readonly RealtimeMetrics? _metrics;
     private readonly List<Action<NotificationBatch>> _batchHandlers = [];
     private readonly List<Action<UserEvent>> _userEventHandlers = [];
+    private readonly List<Action<CacheInvalidation>> _invalidationHandlers = [];
 
     public RedisBus(ConnectionMultiplexer redis, RedisChannels channels, NodeIdentity node, ILogger<RedisBus> logger, RealtimeMetrics? metrics = null)
     {
@@ -87,9 +88,22 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         return Task.CompletedTask;
     }
 
+    /// <summary>Carried on the user-events channel: both are small, per-key and unordered across keys.</summary>
+    public Task PublishAsync(CacheInvalidation invalidation, CancellationToken cancellationToken)
+    {
+        foreach (var handler in _invalidationHandlers)
+        {
+            handler(invalidation);
+        }
+        Publish(_channels.UserEvents, InvalidationKind, BusMessageCodec.Encode(_nodeId, invalidation));
+        return Task.CompletedTask;
+    }
+
     public void OnBatch(Action<NotificationBatch> handler) => _batchHandlers.Add(handler);
 
     public void OnUserEvent(Action<UserEvent> handler) => _userEventHandlers.Add(handler);
+
+    public void OnCacheInvalidation(Action<CacheInvalidation> handler) => _invalidationHandlers.Add(handler);
 
     /// <summary>
     /// Subscribes once Redis answers (retrying while it is down at start-up); the client restores the
@@ -167,12 +181,12 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
     {
         try
         {
-            var (nodeId, batch, userEvent) = BusMessageCodec.Decode((byte[])message!);
+            var (nodeId, batch, userEvent, invalidation) = BusMessageCodec.Decode((byte[])message!);
             if (nodeId == _nodeId)
             {
                 return; // delivered locally when it was published
             }
-            _metrics?.BusReceived(batch is not null ? BatchKind : UserEventKind);
+            _metrics?.BusReceived(batch is not null ? BatchKind : userEvent is not null ? UserEventKind : InvalidationKind);
             if (batch is not null)
             {
                 foreach (var handler in _batchHandlers)
@@ -185,6 +199,13 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
                 foreach (var handler in _userEventHandlers)
                 {
                     handler(userEvent);
+                }
+            }
+            if (invalidation is not null)
+            {
+                foreach (var handler in _invalidationHandlers)
+                {
+                    handler(invalidation);
                 }
             }
         }

@@ -16,7 +16,7 @@ public sealed class BusMessageCodecTests
             new SequencedNotification(12, null, Created, Created.AddHours(1), RawJson.FromText("""{"id":12,"broadcast":true}""")),
         ]);
 
-        var (nodeId, decoded, userEvent) = BusMessageCodec.Decode(BusMessageCodec.Encode("node-a", batch));
+        var (nodeId, decoded, userEvent, _) = BusMessageCodec.Decode(BusMessageCodec.Encode("node-a", batch));
 
         Assert.Equal("node-a", nodeId);
         Assert.Null(userEvent);
@@ -34,7 +34,7 @@ public sealed class BusMessageCodecTests
     [Fact]
     public void AnEmptyRangeSurvivesTheRoundTrip()
     {
-        var (_, decoded, _) = BusMessageCodec.Decode(BusMessageCodec.Encode("n", new NotificationBatch(5, 9, [])));
+        var (_, decoded, _, _) = BusMessageCodec.Decode(BusMessageCodec.Encode("n", new NotificationBatch(5, 9, [])));
         Assert.Equal((5L, 9L, 0), (decoded!.FirstId, decoded.LastId, decoded.Items.Count));
     }
 
@@ -43,12 +43,24 @@ public sealed class BusMessageCodecTests
     {
         var sent = new UserEvent("bob", "notificationRead", RawJson.FromText("""{"ids":[1,2],"all":false}"""));
 
-        var (nodeId, batch, received) = BusMessageCodec.Decode(BusMessageCodec.Encode("node-b", sent));
+        var (nodeId, batch, received, _) = BusMessageCodec.Decode(BusMessageCodec.Encode("node-b", sent));
 
         Assert.Equal("node-b", nodeId);
         Assert.Null(batch);
         Assert.Equal(("bob", "notificationRead"), (received!.UserId, received.Target));
         Assert.Equal(sent.Payload.ToString(), received.Payload.ToString());
+    }
+
+    [Fact]
+    public void ACacheInvalidationSurvivesTheRoundTrip()
+    {
+        var (nodeId, batch, userEvent, invalidation) = BusMessageCodec.Decode(
+            BusMessageCodec.Encode("node-c", new CacheInvalidation("preferences", "alice")));
+
+        Assert.Equal("node-c", nodeId);
+        Assert.Null(batch);
+        Assert.Null(userEvent);
+        Assert.Equal(new CacheInvalidation("preferences", "alice"), invalidation);
     }
 
     [Fact]
