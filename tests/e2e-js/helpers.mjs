@@ -11,7 +11,7 @@ export { HttpTransportType };
 /** The fields every notification object carries (API.md, "The notification object"). */
 export const NOTIFICATION_FIELDS = [
   'id', 'userId', 'category', 'title', 'body', 'data', 'link',
-  'priority', 'broadcast', 'createdAt', 'expiresAt', 'readAt',
+  'priority', 'broadcast', 'createdAt', 'expiresAt', 'readAt', 'collapseKey',
 ];
 
 const HUB_EVENTS = ['notification', 'unreadCount', 'notificationRead', 'notificationDeleted'];

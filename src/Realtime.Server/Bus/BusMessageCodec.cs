@@ -11,7 +11,7 @@ namespace Realtime.Server.Bus;
 /// </summary>
 internal static class BusMessageCodec
 {
-    private const byte Version = 1;
+    private const byte Version = 2;
     private const byte BatchKind = 1;
     private const byte UserEventKind = 2;
     private const byte InvalidationKind = 3;
@@ -32,6 +32,7 @@ internal static class BusMessageCodec
             writer.Int64(item.CreatedAt.Ticks);
             writer.Int64(item.ExpiresAt?.Ticks ?? 0);
             writer.Bytes(item.Json.Utf8.Span);
+            writer.OptionalBytes(item.Replaced);
         }
         return writer.ToArray();
     }
@@ -88,7 +89,9 @@ internal static class BusMessageCodec
                     var createdAt = new DateTime(reader.Int64(), DateTimeKind.Utc);
                     var expiresTicks = reader.Int64();
                     var json = reader.Bytes();
-                    items.Add(new SequencedNotification(id, userId, createdAt, expiresTicks == 0 ? null : new DateTime(expiresTicks, DateTimeKind.Utc), new RawJson(json)));
+                    var replaced = reader.OptionalBytes();
+                    items.Add(new SequencedNotification(id, userId, createdAt, expiresTicks == 0 ? null : new DateTime(expiresTicks, DateTimeKind.Utc), new RawJson(json),
+                        replaced is { } deleted ? new RawJson(deleted) : null));
                 }
                 return (nodeId, new NotificationBatch(firstId, lastId, items), null, null);
             case UserEventKind:
@@ -141,6 +144,19 @@ internal static class BusMessageCodec
             _stream.Write(value);
         }
 
+        /// <summary>Length -1 stands for null.</summary>
+        public void OptionalBytes(RawJson? value)
+        {
+            if (value is not null)
+            {
+                Bytes(value.Utf8.Span);
+            }
+            else
+            {
+                Int32(-1);
+            }
+        }
+
         public byte[] ToArray() => _stream.ToArray();
     }
 
@@ -161,6 +177,12 @@ internal static class BusMessageCodec
         }
 
         public ReadOnlyMemory<byte> Bytes() => Take(Int32());
+
+        public ReadOnlyMemory<byte>? OptionalBytes()
+        {
+            var length = Int32();
+            return length == -1 ? null : Take(length);
+        }
 
         private ReadOnlyMemory<byte> Take(int length)
         {

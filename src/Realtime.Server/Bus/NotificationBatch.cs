@@ -9,8 +9,12 @@ namespace Realtime.Server.Bus;
 /// </summary>
 internal sealed record NotificationBatch(long FirstId, long LastId, IReadOnlyList<SequencedNotification> Items);
 
-/// <summary>One notification on its way to live connections. <see cref="UserId"/> is null for a broadcast.</summary>
-internal sealed record SequencedNotification(long Id, string? UserId, DateTime CreatedAt, DateTime? ExpiresAt, RawJson Json);
+/// <summary>
+/// One notification on its way to live connections. <see cref="UserId"/> is null for a broadcast.
+/// <see cref="Replaced"/>: the <c>notificationDeleted</c> payload of the older notifications it
+/// replaced (same collapse key), sent to the user's connections right before it; null when none.
+/// </summary>
+internal sealed record SequencedNotification(long Id, string? UserId, DateTime CreatedAt, DateTime? ExpiresAt, RawJson Json, RawJson? Replaced = null);
 
 /// <summary>A message for every live connection of one user (read state, unread count), serialized once.</summary>
 internal sealed record UserEvent(string UserId, string Target, RawJson Payload);

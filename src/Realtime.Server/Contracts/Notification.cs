@@ -13,7 +13,8 @@ internal sealed record Notification(
     bool Broadcast,
     DateTime CreatedAt,
     DateTime? ExpiresAt,
-    DateTime? ReadAt);
+    DateTime? ReadAt,
+    string? CollapseKey);
 
 internal static class NotificationPriority
 {

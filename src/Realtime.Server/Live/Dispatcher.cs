@@ -1,4 +1,5 @@
 using Realtime.Server.Bus;
+using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Live;
 
@@ -33,6 +34,10 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
         }
         foreach (var connection in connections)
         {
+            if (notification.Replaced is { } replaced)
+            {
+                connection.EnqueueEvent(ClientTargets.NotificationDeleted, replaced);
+            }
             connection.EnqueueNotification(notification);
         }
         unreadCounts.Request(notification.UserId);

@@ -17,6 +17,7 @@ namespace Realtime.Server.Notifications;
 /// <remarks>What one transaction writes, and in which order, is <see cref="SendBatchTransaction"/>'s.</remarks>
 internal sealed partial class GroupCommitQueue(
     NpgsqlDataSource dataSource,
+    InboxStore inbox,
     IMessageBus bus,
     TimeProvider time,
     IOptions<CommitQueueOptions> options,
@@ -135,9 +136,10 @@ internal sealed partial class GroupCommitQueue(
         var rowCount = 0;
         var committing = false;
         var started = time.GetTimestamp();
+        IReadOnlyList<ReplacedNotification> replaced;
         try
         {
-            await SendBatchTransaction.CommitAsync(dataSource, accepted, keyTaken, createdAt,
+            replaced = await SendBatchTransaction.CommitAsync(dataSource, accepted, keyTaken, createdAt,
                 allocated: (first, count) => (firstId, rowCount) = (first, count), committing: () => committing = true);
         }
         catch (Exception ex)
@@ -152,6 +154,7 @@ internal sealed partial class GroupCommitQueue(
         }
         metrics.Committed(rowCount, time.GetElapsedTime(started));
 
+        var replacements = await ReplacementsAsync(replaced, firstId);
         var items = new List<SequencedNotification>();
         var nextId = firstId;
         foreach (var pending in accepted)
@@ -164,7 +167,10 @@ internal sealed partial class GroupCommitQueue(
             }
             foreach (var userId in pending.Send.UserIds)
             {
-                items.Add(Serialize(nextId, userId, pending.Send, createdAt));
+                if (!replacements.ReplacedInBatch.Contains(nextId))
+                {
+                    items.Add(Serialize(nextId, userId, pending.Send, createdAt) with { Replaced = replacements.Deleted.GetValueOrDefault(nextId) });
+                }
                 sent.Add(new SentNotification(nextId++, userId));
             }
             pending.Completion.TrySetResult(AppendOutcome.Created(sent));
@@ -179,6 +185,43 @@ internal sealed partial class GroupCommitQueue(
             await PublishAsync(new NotificationBatch(firstId, nextId - 1, items));
         }
         return null;
+    }
+
+    /// <summary>
+    /// What the collapse keys of a committed batch replaced: the ids of this batch that a later one
+    /// of the same batch replaced (never published: nobody saw them), and for each new notification
+    /// the <c>notificationDeleted</c> payload of the older ones it replaced, with the recipient's
+    /// unread count read after the commit (one query, only when something was replaced).
+    /// </summary>
+    private async Task<(HashSet<long> ReplacedInBatch, Dictionary<long, RawJson> Deleted)> ReplacementsAsync(
+        IReadOnlyList<ReplacedNotification> replaced, long firstId)
+    {
+        var inBatch = replaced.Where(r => r.Id >= firstId).Select(r => r.Id).ToHashSet();
+        var deleted = new Dictionary<long, RawJson>();
+        var seen = replaced.Where(r => r.Id < firstId).ToList();
+        if (seen.Count == 0)
+        {
+            return (inBatch, deleted);
+        }
+        IReadOnlyDictionary<string, int> counts;
+        try
+        {
+            counts = await inbox.UnreadCountsAsync(seen.Select(r => r.UserId).Distinct().ToList(), CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            // Committed is committed: clients still get the new notification, and its collapse key
+            // tells them which older one it replaces; the refreshed unreadCount follows it.
+            LogReplacementCountFailed(logger, seen.Count, ex);
+            return (inBatch, deleted);
+        }
+        foreach (var group in seen.GroupBy(r => r.ReplacedBy))
+        {
+            var userId = group.First().UserId;
+            var message = new NotificationDeletedMessage(group.Select(r => r.Id).Order().ToList(), counts.GetValueOrDefault(userId));
+            deleted[group.Key] = new RawJson(JsonSerializer.SerializeToUtf8Bytes(message, RealtimeJsonContext.Default.NotificationDeletedMessage));
+        }
+        return (inBatch, deleted);
     }
 
     /// <summary>Two sends with one sender and key in the same transaction: the first claims the key.</summary>
@@ -220,13 +263,16 @@ internal sealed partial class GroupCommitQueue(
         var expiresAt = send.ExpiresAt(createdAt);
         var notification = new Notification(id, userId, send.Category, send.Title, send.Body,
             send.DataJson is null ? null : RawJson.FromText(send.DataJson), send.Link, send.Priority,
-            send.Broadcast, createdAt, expiresAt, ReadAt: null);
+            send.Broadcast, createdAt, expiresAt, ReadAt: null, send.CollapseKey);
         var json = JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification);
         return new SequencedNotification(id, userId, createdAt, expiresAt, new RawJson(json));
     }
 
     internal static DateTime TruncateToMilliseconds(DateTime value) =>
         new(value.Ticks - value.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading unread counts after {ReplacedCount} collapsed notifications failed; no notificationDeleted for them")]
+    private static partial void LogReplacementCountFailed(ILogger logger, int replacedCount, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Commit of {SendCount} sends failed")]
     private static partial void LogCommitFailed(ILogger logger, int sendCount, Exception exception);

@@ -6,10 +6,10 @@ namespace Realtime.Server.Notifications;
 internal sealed class NotificationRow
 {
     /// <summary>The columns of a user's own notification.</summary>
-    public const string Columns = "id, user_id, category, title, body, data::text AS data, link, priority, created_at, expires_at, read_at, false AS broadcast";
+    public const string Columns = "id, user_id, category, title, body, data::text AS data, link, priority, created_at, expires_at, read_at, false AS broadcast, collapse_key";
 
     /// <summary>The same columns for a broadcast <c>b</c>, with the reader's receipt <c>r</c> (read state) joined.</summary>
-    public const string BroadcastColumns = "b.id, NULL::text AS user_id, b.category, b.title, b.body, b.data::text AS data, b.link, b.priority, b.created_at, b.expires_at, r.read_at, true AS broadcast";
+    public const string BroadcastColumns = "b.id, NULL::text AS user_id, b.category, b.title, b.body, b.data::text AS data, b.link, b.priority, b.created_at, b.expires_at, r.read_at, true AS broadcast, NULL::text AS collapse_key";
 
     public long Id { get; init; }
     public string? UserId { get; init; }
@@ -23,8 +23,9 @@ internal sealed class NotificationRow
     public DateTime? ExpiresAt { get; init; }
     public DateTime? ReadAt { get; init; }
     public bool Broadcast { get; init; }
+    public string? CollapseKey { get; init; }
 
     public Notification ToNotification() => new(
         Id, UserId, Category, Title, Body, Data is null ? null : RawJson.FromText(Data), Link, Priority,
-        Broadcast, CreatedAt, ExpiresAt, ReadAt);
+        Broadcast, CreatedAt, ExpiresAt, ReadAt, CollapseKey);
 }

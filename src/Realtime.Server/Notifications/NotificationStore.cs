@@ -7,11 +7,11 @@ namespace Realtime.Server.Notifications;
 internal static class NotificationStore
 {
     private const string Insert = $"""
-        INSERT INTO notifications (id, user_id, category, title, body, data, link, priority, created_at, expires_at)
-        SELECT {IdAllocator.LastAllocatedId} + @IdBase + t.ordinal, t.user_id, t.category, t.title, t.body, t.data::jsonb, t.link, t.priority, @CreatedAt, t.expires_at
+        INSERT INTO notifications (id, user_id, category, title, body, data, link, priority, created_at, expires_at, collapse_key)
+        SELECT {IdAllocator.LastAllocatedId} + @IdBase + t.ordinal, t.user_id, t.category, t.title, t.body, t.data::jsonb, t.link, t.priority, @CreatedAt, t.expires_at, t.collapse_key
         FROM unnest(@UserIds::text[], @Categories::text[], @Titles::text[], @Bodies::text[], @Datas::text[],
-                    @Links::text[], @Priorities::text[], @ExpiresAts::timestamptz[])
-             WITH ORDINALITY AS t(user_id, category, title, body, data, link, priority, expires_at, ordinal)
+                    @Links::text[], @Priorities::text[], @ExpiresAts::timestamptz[], @CollapseKeys::text[])
+             WITH ORDINALITY AS t(user_id, category, title, body, data, link, priority, expires_at, collapse_key, ordinal)
         """;
 
     /// <summary>Inserts one row per recipient, in order, taking ids from <paramref name="idBase"/> (see <see cref="IdAllocator.IdBase"/>).</summary>
@@ -19,6 +19,7 @@ internal static class NotificationStore
     {
         var command = new NpgsqlBatchCommand(Insert);
         command.Parameters.Add(new NpgsqlParameter<string[]>("UserIds", rows.Select(r => r.UserId).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string?[]>("CollapseKeys", rows.Select(r => r.Send.CollapseKey).ToArray()));
         AddContent(command, rows.Select(r => r.Send).ToList(), idBase, createdAt);
         return command;
     }

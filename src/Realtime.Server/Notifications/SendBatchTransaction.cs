@@ -18,8 +18,9 @@ internal static class SendBatchTransaction
     /// Writes <paramref name="accepted"/> (sends first, then broadcasts: ids are given in that
     /// order), moving into <paramref name="keyTaken"/> the sends whose key a live earlier send
     /// holds. Reports the allocated range (first id, count) before the inserts run, and when COMMIT is sent.
+    /// Returns the older notifications that new ones with the same collapse key replaced.
     /// </summary>
-    public static async Task CommitAsync(NpgsqlDataSource dataSource, List<PendingSend> accepted, List<PendingSend> keyTaken,
+    public static async Task<IReadOnlyList<ReplacedNotification>> CommitAsync(NpgsqlDataSource dataSource, List<PendingSend> accepted, List<PendingSend> keyTaken,
         DateTime createdAt, Action<long, int> allocated, Action committing)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
@@ -32,21 +33,24 @@ internal static class SendBatchTransaction
         accepted.RemoveAll(KeyTaken);
 
         var rowCount = accepted.Sum(p => p.Send.RowCount);
+        IReadOnlyList<ReplacedNotification> replaced = [];
         if (rowCount > 0)
         {
             await UnreadCounts.IncrementAsync(connection, transaction, accepted.SelectMany(p => p.Send.UserIds));
-            await InsertAsync(connection, transaction, accepted, rowCount, createdAt, firstId => allocated(firstId, rowCount));
+            replaced = await InsertAsync(connection, transaction, accepted, rowCount, createdAt, firstId => allocated(firstId, rowCount));
         }
         committing();
         await transaction.CommitAsync();
+        return replaced;
     }
 
     /// <summary>
     /// One round trip: lock and allocate (its first id reported through <paramref name="allocated"/>
     /// before the inserts run, so a batch that fails after allocating can publish its range empty),
-    /// insert notifications then broadcasts, and record what each idempotency key created.
+    /// insert notifications, replace older ones with the same collapse key, insert broadcasts, and
+    /// record what each idempotency key created.
     /// </summary>
-    private static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
+    private static async Task<List<ReplacedNotification>> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
     {
         var rows = new List<(string UserId, ValidatedSend Send)>(rowCount);
         var broadcasts = new List<(string Sender, ValidatedSend Send)>();
@@ -74,10 +78,16 @@ internal static class SendBatchTransaction
         {
             batch.BatchCommands.Add(NotificationStore.InsertCommand(rows, IdAllocator.IdBase(0, rowCount), createdAt));
         }
+        var inserts = batch.BatchCommands.Count - 1;
+        if (CollapseStore.ReplaceOlderCommand(rows, IdAllocator.IdBase(0, rowCount)) is { } replaceOlder)
+        {
+            batch.BatchCommands.Add(replaceOlder);
+        }
         if (broadcasts.Count > 0)
         {
             batch.BatchCommands.Add(BroadcastStore.InsertCommand(broadcasts, IdAllocator.IdBase(rows.Count, rowCount), createdAt));
         }
+        var broadcastInsert = broadcasts.Count > 0 ? batch.BatchCommands[^1] : null;
         if (keyed.Count > 0)
         {
             batch.BatchCommands.Add(IdempotencyStore.RecordResultsCommand(keyed, IdAllocator.IdBase(0, rowCount)));
@@ -89,17 +99,20 @@ internal static class SendBatchTransaction
             throw new InvalidOperationException("Allocating notification ids returned no row.");
         }
         allocated(results.GetInt64(0));
+        var replaced = new List<ReplacedNotification>();
         while (await results.NextResultAsync())
         {
+            if (results.FieldCount > 0)
+            {
+                // The only other statement that returns rows.
+                replaced.AddRange(await CollapseStore.ReadReplacedAsync(results));
+            }
         }
-        var inserted = 0;
-        for (var i = 1; i <= (rows.Count > 0 ? 1 : 0) + (broadcasts.Count > 0 ? 1 : 0); i++)
-        {
-            inserted += batch.BatchCommands[i].RecordsAffected;
-        }
+        var inserted = (rows.Count > 0 ? batch.BatchCommands[inserts].RecordsAffected : 0) + (broadcastInsert?.RecordsAffected ?? 0);
         if (inserted != rowCount)
         {
             throw new InvalidOperationException($"The insert stored {inserted} of {rowCount} rows.");
         }
+        return replaced;
     }
 }

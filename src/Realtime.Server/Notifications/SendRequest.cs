@@ -15,6 +15,7 @@ internal sealed class SendRequest
     public string? Priority { get; set; }
     public long? TtlSeconds { get; set; }
     public string? IdempotencyKey { get; set; }
+    public string? CollapseKey { get; set; }
 }
 
 /// <summary>A send that passed validation: recipients de-duplicated, defaults applied, data minified.</summary>
@@ -28,7 +29,8 @@ internal sealed record ValidatedSend(
     string Priority,
     long? TtlSeconds,
     string? IdempotencyKey,
-    bool Broadcast = false)
+    bool Broadcast = false,
+    string? CollapseKey = null)
 {
     /// <summary>How many ids this send takes: one per recipient, or one for a broadcast.</summary>
     public int RowCount => Broadcast ? 1 : UserIds.Count;
@@ -56,6 +58,7 @@ internal sealed record ValidatedSend(
             writer.WriteStringValue(Link);
             writer.WriteStringValue(Priority);
             if (TtlSeconds is { } ttl) writer.WriteNumberValue(ttl); else writer.WriteNullValue();
+            if (CollapseKey is not null) writer.WriteStringValue(CollapseKey);
             writer.WriteEndArray();
         }
         return System.Security.Cryptography.SHA256.HashData(buffer.ToArray());

@@ -18,6 +18,7 @@ internal static class SendRequestValidator
     public const int MaxLinkLength = 2_048;
     public const long MaxTtlSeconds = 31_536_000; // one year
     public const int MaxIdempotencyKeyLength = 200;
+    public const int MaxCollapseKeyLength = 100;
     public const string DefaultCategory = "general";
     public const string DefaultBroadcastCategory = "system";
 
@@ -126,12 +127,25 @@ internal static class SendRequestValidator
             CheckText("idempotencyKey", request.IdempotencyKey, MaxIdempotencyKeyLength, Fail);
         }
 
+        if (request.CollapseKey is not null)
+        {
+            if (broadcast)
+            {
+                Fail("collapseKey", "Broadcasts take no collapseKey.");
+            }
+            else if (request.CollapseKey.Length == 0)
+            {
+                Fail("collapseKey", "collapseKey must not be empty.");
+            }
+            CheckText("collapseKey", request.CollapseKey, MaxCollapseKeyLength, Fail);
+        }
+
         if (errors.Count > 0)
         {
             return (null, errors);
         }
 
-        return (new ValidatedSend(userIds!, title!, request.Body, category, dataJson, request.Link, priority!, request.TtlSeconds, request.IdempotencyKey, broadcast), errors);
+        return (new ValidatedSend(userIds!, title!, request.Body, category, dataJson, request.Link, priority!, request.TtlSeconds, request.IdempotencyKey, broadcast, request.CollapseKey), errors);
     }
 
     private static List<string>? ValidateRecipients(SendRequest request, Action<string, string> fail)

@@ -32,10 +32,11 @@ internal sealed class ClaimedJob
     public DateTime CreatedAt { get; init; }
     public DateTime? NotificationExpiresAt { get; init; }
     public DateTime? ReadAt { get; init; }
+    public string? CollapseKey { get; init; }
 
     public Notification ToNotification() => new(
         NotificationId, UserId, Category, Title, Body, Data is null ? null : RawJson.FromText(Data), Link, Priority,
-        Broadcast: false, CreatedAt, NotificationExpiresAt, ReadAt);
+        Broadcast: false, CreatedAt, NotificationExpiresAt, ReadAt, CollapseKey);
 }
 
 /// <summary>
@@ -105,7 +106,7 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         SELECT c.id, c.notification_id, c.subscription_id, c.user_id, c.attempts, c.reduced, c.claims, c.expires_at,
                s.endpoint, s.p256dh, s.auth, s.user_id AS subscription_user_id,
                n.id AS found_id, n.category, n.title, n.body, n.data::text AS data, n.link, n.priority, n.created_at,
-               n.expires_at AS notification_expires_at, n.read_at
+               n.expires_at AS notification_expires_at, n.read_at, n.collapse_key
         FROM claimed c
         LEFT JOIN push_subscriptions s ON s.id = c.subscription_id
         LEFT JOIN notifications n ON n.id = c.notification_id

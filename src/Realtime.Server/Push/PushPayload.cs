@@ -6,7 +6,7 @@ using Realtime.Server.Notifications;
 namespace Realtime.Server.Push;
 
 /// <summary>When the notification object is too large for a push: enough for the device to show it and fetch the rest.</summary>
-internal sealed record ReducedPushPayload(long Id, string Title, string? Body, string? Link, string Category, bool Reduced = true);
+internal sealed record ReducedPushPayload(long Id, string Title, string? Body, string? Link, string Category, string? CollapseKey, bool Reduced = true);
 
 /// <summary>
 /// The plaintext of a push: the notification object JSON (the same serializer as the API), or,
@@ -39,14 +39,14 @@ internal static class PushPayload
 
     private static string Reduce(Notification n)
     {
-        var withoutBody = Serialize(new ReducedPushPayload(n.Id, n.Title, null, n.Link, n.Category));
+        var withoutBody = Serialize(new ReducedPushPayload(n.Id, n.Title, null, n.Link, n.Category, n.CollapseKey));
         if (Encoding.UTF8.GetByteCount(withoutBody) > MaxPlaintextBytes)
         {
             // Only an enormous link can do this (title and category are short): drop it.
-            withoutBody = Serialize(new ReducedPushPayload(n.Id, n.Title, null, null, n.Category));
-            return n.Body is null ? withoutBody : Fit(new ReducedPushPayload(n.Id, n.Title, n.Body, null, n.Category));
+            withoutBody = Serialize(new ReducedPushPayload(n.Id, n.Title, null, null, n.Category, n.CollapseKey));
+            return n.Body is null ? withoutBody : Fit(new ReducedPushPayload(n.Id, n.Title, n.Body, null, n.Category, n.CollapseKey));
         }
-        return n.Body is null ? withoutBody : Fit(new ReducedPushPayload(n.Id, n.Title, n.Body, n.Link, n.Category));
+        return n.Body is null ? withoutBody : Fit(new ReducedPushPayload(n.Id, n.Title, n.Body, n.Link, n.Category, n.CollapseKey));
     }
 
     /// <summary>The longest prefix of the body (whole characters, with an ellipsis) that fits.</summary>

@@ -51,12 +51,12 @@ internal sealed class PushSender : IDisposable
         _client = new PushServiceClient(_http) { AutoRetryAfter = false, DefaultAuthenticationScheme = Lib.Net.Http.WebPush.Authentication.VapidAuthenticationScheme.Vapid };
     }
 
-    public async Task<PushResponse> SendAsync(string endpoint, string p256dh, string auth, string payload, int ttlSeconds, string priority, CancellationToken cancellationToken)
+    public async Task<PushResponse> SendAsync(string endpoint, string p256dh, string auth, string payload, int ttlSeconds, string priority, string? topic, CancellationToken cancellationToken)
     {
         var subscription = new LibPushSubscription { Endpoint = endpoint };
         subscription.SetKey(PushEncryptionKeyName.P256DH, p256dh);
         subscription.SetKey(PushEncryptionKeyName.Auth, auth);
-        var message = new PushMessage(payload) { TimeToLive = ttlSeconds, Urgency = UrgencyOf(priority) };
+        var message = new PushMessage(payload) { TimeToLive = ttlSeconds, Urgency = UrgencyOf(priority), Topic = topic };
         try
         {
             await _client.RequestPushMessageDeliveryAsync(subscription, message, _keys.Authentication, cancellationToken);

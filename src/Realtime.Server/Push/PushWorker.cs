@@ -209,7 +209,7 @@ internal sealed class PushWorker : BackgroundService
         try
         {
             (var payload, reduced) = PushPayload.Build(job.ToNotification(), job.Reduced);
-            response = await _sender.SendAsync(job.Endpoint, job.P256dh!, job.Auth!, payload, ttl, job.Priority, stoppingToken);
+            response = await _sender.SendAsync(job.Endpoint, job.P256dh!, job.Auth!, payload, ttl, job.Priority, PushTopic.From(job.CollapseKey), stoppingToken);
         }
         finally
         {

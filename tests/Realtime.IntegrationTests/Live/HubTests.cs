@@ -36,7 +36,7 @@ public sealed class HubTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.Equal(JsonValueKind.Null, notification.GetProperty("readAt").ValueKind);
         Assert.Equal(JsonValueKind.Null, notification.GetProperty("expiresAt").ValueKind);
         Assert.Equal(
-            ["id", "userId", "category", "title", "body", "data", "link", "priority", "broadcast", "createdAt", "expiresAt", "readAt"],
+            ["id", "userId", "category", "title", "body", "data", "link", "priority", "broadcast", "createdAt", "expiresAt", "readAt", "collapseKey"],
             notification.EnumerateObject().Select(p => p.Name));
 
         var unread = await hub.WaitForAsync("unreadCount", c => c.GetProperty("unreadCount").GetInt32() == 1);

@@ -12,7 +12,7 @@ public sealed class SendValidationTests(ServerFixture fixture) : IClassFixture<S
     private const int MaxBodyBytes = 256 * 1024;
 
     private static readonly string[] NotificationKeys =
-        ["id", "userId", "category", "title", "body", "data", "link", "priority", "broadcast", "createdAt", "expiresAt", "readAt"];
+        ["id", "userId", "category", "title", "body", "data", "link", "priority", "broadcast", "createdAt", "expiresAt", "readAt", "collapseKey"];
 
     private RealtimeServer Server => fixture.Server;
 
@@ -115,7 +115,7 @@ public sealed class SendValidationTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal("normal", item.GetProperty("priority").GetString());
         Assert.Equal(JsonValueKind.False, item.GetProperty("broadcast").ValueKind);
         Assert.Equal(JsonValueKind.String, item.GetProperty("createdAt").ValueKind);
-        foreach (var empty in new[] { "body", "data", "link", "expiresAt", "readAt" })
+        foreach (var empty in new[] { "body", "data", "link", "expiresAt", "readAt", "collapseKey" })
         {
             Assert.True(item.GetProperty(empty).ValueKind == JsonValueKind.Null, $"{empty} should be null: {item}");
         }

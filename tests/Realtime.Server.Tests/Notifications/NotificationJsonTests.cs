@@ -7,13 +7,13 @@ namespace Realtime.Server.Tests.Notifications;
 public sealed class NotificationJsonTests
 {
     private static readonly string[] ContractOrder =
-        ["id", "userId", "category", "title", "body", "data", "link", "priority", "broadcast", "createdAt", "expiresAt", "readAt"];
+        ["id", "userId", "category", "title", "body", "data", "link", "priority", "broadcast", "createdAt", "expiresAt", "readAt", "collapseKey"];
 
     private static readonly DateTime CreatedAt = new(2026, 11, 21, 23, 50, 0, 123, DateTimeKind.Utc);
 
     private static Notification UserNotification(RawJson? data) => new(
         1234, "alice", "order.shipped", "Your order shipped", "Order #123 is on its way", data,
-        "https://shop.example/orders/123", "normal", false, CreatedAt, null, null);
+        "https://shop.example/orders/123", "normal", false, CreatedAt, null, null, null);
 
     private static string Serialize(Notification notification) =>
         JsonSerializer.Serialize(notification, RealtimeJsonContext.Default.Notification);
@@ -73,13 +73,13 @@ public sealed class NotificationJsonTests
     [Fact]
     public void ABroadcastWritesEveryEmptyFieldAsNull()
     {
-        var broadcast = new Notification(5678, null, "system", "Maintenance tonight", null, null, null, "high", true, CreatedAt, null, null);
+        var broadcast = new Notification(5678, null, "system", "Maintenance tonight", null, null, null, "high", true, CreatedAt, null, null, null);
 
         using var document = JsonDocument.Parse(Serialize(broadcast));
         var root = document.RootElement;
 
         Assert.Equal(ContractOrder, root.EnumerateObject().Select(p => p.Name));
-        foreach (var field in new[] { "userId", "body", "data", "link", "expiresAt", "readAt" })
+        foreach (var field in new[] { "userId", "body", "data", "link", "expiresAt", "readAt", "collapseKey" })
         {
             Assert.Equal(JsonValueKind.Null, root.GetProperty(field).ValueKind);
         }

@@ -153,5 +153,5 @@ public sealed class PushPolicyTests
 
     private static Notification Notification(string title, string? body, string? data) =>
         new(42, "alice", "general", title, body, data is null ? null : RawJson.FromText(data), "https://shop.example/orders/1", "normal",
-            false, Now, null, null);
+            false, Now, null, null, null);
 }
