@@ -181,7 +181,11 @@ internal static class BusMessageCodec
         public ReadOnlyMemory<byte>? OptionalBytes()
         {
             var length = Int32();
-            return length == -1 ? null : Take(length);
+            if (length == -1)
+            {
+                return null; // not "cond ? null : memory": null would become an empty memory (byte[] converts implicitly)
+            }
+            return Take(length);
         }
 
         private ReadOnlyMemory<byte> Take(int length)

@@ -75,6 +75,27 @@ public sealed class PushDeliveryTests(PushFixture fixture) : IClassFixture<PushF
     }
 
     [Fact]
+    public async Task ACollapseKeyBecomesATopicHeaderAndTravelsInThePayload()
+    {
+        var (user, subscriber) = await SubscribedUserAsync("topic");
+        // Each is pushed before the next is sent: a newer one with the key would replace an older one not yet planned.
+        await Server.SendAsync(user, "2 new messages", new { collapseKey = "chat-42" });
+        await PushesAsync(subscriber, 1);
+        await Server.SendAsync(user, "No key");
+        await PushesAsync(subscriber, 2);
+        await Server.SendAsync(user, "3 new messages", new { collapseKey = "chat-42" });
+
+        var pushes = await PushesAsync(subscriber, 3);
+        var keyed = pushes.Where(p => p.Json.GetProperty("collapseKey").ValueKind == JsonValueKind.String).ToList();
+        Assert.Equal(2, keyed.Count);
+        var topic = keyed[0].Headers["Topic"];
+        Assert.Equal(topic, keyed[1].Headers["Topic"]);
+        Assert.Matches("^[A-Za-z0-9_-]{1,32}$", topic);
+        Assert.DoesNotContain("chat", topic);
+        Assert.False(pushes.Single(p => p.Json.GetProperty("collapseKey").ValueKind == JsonValueKind.Null).Headers.ContainsKey("Topic"));
+    }
+
+    [Fact]
     public async Task AUserConnectedToTheHubGetsNoPushUntilTheConnectionCloses()
     {
         var (user, subscriber) = await SubscribedUserAsync("hub");

@@ -32,6 +32,23 @@ public sealed class BusMessageCodecTests
     }
 
     [Fact]
+    public void TheNotificationDeletedPayloadOfACollapseSurvivesTheRoundTrip()
+    {
+        var batch = new NotificationBatch(20, 21,
+        [
+            new SequencedNotification(20, "alice", Created, null, RawJson.FromText("""{"id":20}""")),
+            new SequencedNotification(21, "alice", Created, null, RawJson.FromText("""{"id":21}"""), RawJson.FromText("""{"ids":[7],"unreadCount":1}""")),
+        ]);
+
+        var (_, decoded, _, _) = BusMessageCodec.Decode(BusMessageCodec.Encode("node-a", batch));
+
+        Assert.Null(decoded!.Items[0].Replaced);
+        Assert.Equal("""{"id":20}""", decoded.Items[0].Json.ToString());
+        Assert.Equal("""{"id":21}""", decoded.Items[1].Json.ToString());
+        Assert.Equal("""{"ids":[7],"unreadCount":1}""", decoded.Items[1].Replaced!.ToString());
+    }
+
+    [Fact]
     public void AnEmptyRangeSurvivesTheRoundTrip()
     {
         var (_, decoded, _, _) = BusMessageCodec.Decode(BusMessageCodec.Encode("n", new NotificationBatch(5, 9, [])));
