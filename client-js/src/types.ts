@@ -12,7 +12,8 @@ export interface Notification {
   createdAt: string;
   expiresAt: string | null;
   readAt: string | null;
-  collapseKey?: string | null;
+  /** The send's collapse key: a newer notification with the same key replaces this one while it is unread. */
+  collapseKey: string | null;
 }
 
 /** `GET /api/notifications`. */

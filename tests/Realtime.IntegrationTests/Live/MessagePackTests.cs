@@ -31,6 +31,7 @@ public sealed class MessagePackTests(ServerFixture fixture) : IClassFixture<Serv
             body = "Über — ✓",
             link = "https://shop.example/o/1",
             ttlSeconds = 3600,
+            collapseKey = "order-1",
             data = new { orderId = "1", count = 3, ratio = 0.25, big = 9007199254740993, flag = true, none = (object?)null, tags = new object[] { "a", 2, new { deep = "x" } } },
         });
 
@@ -42,6 +43,7 @@ public sealed class MessagePackTests(ServerFixture fixture) : IClassFixture<Serv
         Assert.Equal(JsonValueKind.String, fromPack["createdAt"]!.GetValueKind());
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", fromPack["createdAt"]!.GetValue<string>());
         Assert.Equal(JsonValueKind.Object, fromPack["data"]!.GetValueKind());
+        Assert.Equal("order-1", fromPack["collapseKey"]!.GetValue<string>());
     }
 
     [Fact]
