@@ -44,11 +44,14 @@ internal static class SendBatchTransaction
     /// <summary>
     /// One round trip: lock and allocate (its first id reported through <paramref name="allocated"/>
     /// before the inserts run, so a batch that fails after allocating can publish its range empty),
-    /// insert notifications then broadcasts, and record what each idempotency key created.
+    /// insert notifications (their contents, then a row per recipient) then broadcasts, and record what each idempotency key created.
     /// </summary>
     private static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
     {
-        var rows = new List<(string UserId, ValidatedSend Send)>(rowCount);
+        // Equal contents of the batch share one row (one dictionary look-up per send, not per recipient).
+        var contents = new List<NotificationContent>();
+        var contentIndexes = new Dictionary<NotificationContent, int>();
+        var rows = new List<NotificationRecipient>(rowCount);
         var broadcasts = new List<(string Sender, ValidatedSend Send)>();
         var keyed = new List<(string Sender, string Key, long Position, string UserId)>();
         foreach (var pending in accepted)
@@ -58,9 +61,17 @@ internal static class SendBatchTransaction
                 broadcasts.Add((pending.Sender, pending.Send));
                 continue;
             }
+            var content = pending.Send.Content;
+            if (!contentIndexes.TryGetValue(content, out var index))
+            {
+                index = contents.Count;
+                contentIndexes.Add(content, index);
+                contents.Add(content);
+            }
+            var expiresAt = pending.Send.ExpiresAt(createdAt);
             foreach (var userId in pending.Send.UserIds)
             {
-                rows.Add((userId, pending.Send));
+                rows.Add(new NotificationRecipient(userId, index, expiresAt));
                 if (pending.Send.IdempotencyKey is { } key)
                 {
                     keyed.Add((pending.Sender, key, rows.Count, userId));
@@ -70,13 +81,19 @@ internal static class SendBatchTransaction
 
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(IdAllocator.Allocate(rowCount));
+        var inserts = new List<NpgsqlBatchCommand>(2);
         if (rows.Count > 0)
         {
-            batch.BatchCommands.Add(NotificationStore.InsertCommand(rows, IdAllocator.IdBase(0, rowCount), createdAt));
+            var (insertContents, insertRecipients) = NotificationStore.InsertCommands(contents, rows, IdAllocator.IdBase(0, rowCount), createdAt);
+            batch.BatchCommands.Add(insertContents);
+            batch.BatchCommands.Add(insertRecipients);
+            inserts.Add(insertRecipients);
         }
         if (broadcasts.Count > 0)
         {
-            batch.BatchCommands.Add(BroadcastStore.InsertCommand(broadcasts, IdAllocator.IdBase(rows.Count, rowCount), createdAt));
+            var insertBroadcasts = BroadcastStore.InsertCommand(broadcasts, IdAllocator.IdBase(rows.Count, rowCount), createdAt);
+            batch.BatchCommands.Add(insertBroadcasts);
+            inserts.Add(insertBroadcasts);
         }
         if (keyed.Count > 0)
         {
@@ -92,11 +109,7 @@ internal static class SendBatchTransaction
         while (await results.NextResultAsync())
         {
         }
-        var inserted = 0;
-        for (var i = 1; i <= (rows.Count > 0 ? 1 : 0) + (broadcasts.Count > 0 ? 1 : 0); i++)
-        {
-            inserted += batch.BatchCommands[i].RecordsAffected;
-        }
+        var inserted = inserts.Sum(c => c.RecordsAffected);
         if (inserted != rowCount)
         {
             throw new InvalidOperationException($"The insert stored {inserted} of {rowCount} rows.");
