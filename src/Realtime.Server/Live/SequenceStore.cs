@@ -20,8 +20,8 @@ internal sealed class SequenceStore(NpgsqlDataSource dataSource)
     /// <summary>Notifications and broadcasts share the id space; a broadcast is read without any user's receipt.</summary>
     private const string SelectRange = $"""
         SELECT {NotificationRow.Columns}
-        FROM notifications
-        WHERE id BETWEEN @From AND @To
+        FROM {NotificationRow.Source}
+        WHERE n.id BETWEEN @From AND @To
         UNION ALL
         SELECT {NotificationRow.BroadcastColumns}
         FROM broadcasts b LEFT JOIN broadcast_receipts r ON false
@@ -31,7 +31,7 @@ internal sealed class SequenceStore(NpgsqlDataSource dataSource)
 
     private const string SelectFrom = $"""
         SELECT * FROM (
-            (SELECT {NotificationRow.Columns} FROM notifications WHERE id >= @From ORDER BY id LIMIT @Limit)
+            (SELECT {NotificationRow.Columns} FROM {NotificationRow.Source} WHERE n.id >= @From ORDER BY n.id LIMIT @Limit)
             UNION ALL
             (SELECT {NotificationRow.BroadcastColumns}
              FROM broadcasts b LEFT JOIN broadcast_receipts r ON false

@@ -36,12 +36,12 @@ internal static class CollapseStore
         """;
 
     /// <summary>
-    /// The statement for the rows of <see cref="NotificationStore.InsertCommand"/> that carry a key,
+    /// The statement for the rows of <see cref="NotificationStore.InsertCommands"/> that carry a key,
     /// or null when none does. Row k (1-based) has the id last + <paramref name="idBase"/> + k.
     /// </summary>
-    public static NpgsqlBatchCommand? ReplaceOlderCommand(IReadOnlyList<(string UserId, ValidatedSend Send)> rows, long idBase)
+    public static NpgsqlBatchCommand? ReplaceOlderCommand(IReadOnlyList<NotificationRecipient> rows, long idBase)
     {
-        var keyed = rows.Select((row, index) => (row.UserId, row.Send.CollapseKey, Position: index + 1))
+        var keyed = rows.Select((row, index) => (row.UserId, row.CollapseKey, Position: index + 1))
             .Where(row => row.CollapseKey is not null)
             .ToList();
         if (keyed.Count == 0)

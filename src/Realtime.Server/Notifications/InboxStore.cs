@@ -14,18 +14,19 @@ namespace Realtime.Server.Notifications;
 internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     private const string NotExpired = "(expires_at IS NULL OR expires_at > @Now)";
+    private const string OwnNotExpired = "(n.expires_at IS NULL OR n.expires_at > @Now)";
     private const string VisibleBroadcasts = BroadcastStore.VisibleToUser;
     private const string BroadcastActive = BroadcastStore.Active;
 
     private const string SelectPage = $"""
         SELECT * FROM (
             (SELECT {NotificationRow.Columns}
-             FROM notifications
-             WHERE user_id = @UserId AND {NotExpired}
-               AND (@Before::bigint IS NULL OR id < @Before)
-               AND (NOT @UnreadOnly OR read_at IS NULL)
-               AND (@Category::text IS NULL OR category = @Category)
-             ORDER BY id DESC LIMIT @Take)
+             FROM {NotificationRow.Source}
+             WHERE n.user_id = @UserId AND {OwnNotExpired}
+               AND (@Before::bigint IS NULL OR n.id < @Before)
+               AND (NOT @UnreadOnly OR n.read_at IS NULL)
+               AND (@Category::text IS NULL OR c.category = @Category)
+             ORDER BY n.id DESC LIMIT @Take)
             UNION ALL
             (SELECT {NotificationRow.BroadcastColumns}
              FROM {VisibleBroadcasts}
@@ -40,9 +41,9 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
     private const string SelectAfter = $"""
         SELECT * FROM (
             (SELECT {NotificationRow.Columns}
-             FROM notifications
-             WHERE user_id = @UserId AND id > @After AND {NotExpired}
-             ORDER BY id LIMIT @Take)
+             FROM {NotificationRow.Source}
+             WHERE n.user_id = @UserId AND n.id > @After AND {OwnNotExpired}
+             ORDER BY n.id LIMIT @Take)
             UNION ALL
             (SELECT {NotificationRow.BroadcastColumns}
              FROM {VisibleBroadcasts} AND b.id > @After

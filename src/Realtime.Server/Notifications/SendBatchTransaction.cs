@@ -5,29 +5,51 @@ using Realtime.Server.Storage;
 namespace Realtime.Server.Notifications;
 
 /// <summary>
-/// One group-commit transaction: claim idempotency keys (<see cref="IdempotencyStore"/>) and add
-/// to unread counters (<see cref="UnreadCounts"/>), both of which may wait for row locks, then in
-/// one round trip take the id lock and allocate (<see cref="IdAllocator"/>), insert
-/// (<see cref="NotificationStore"/>, <see cref="BroadcastStore"/>) and record what each key
-/// created, then COMMIT. The stores own their SQL; this class only orders them, so the locked
-/// part is that one round trip plus COMMIT.
+/// One group-commit transaction. Without idempotency keys it is one round trip: a batch with no
+/// explicit transaction, which PostgreSQL runs as one implicit transaction committed at its end:
+/// add to unread counters (<see cref="UnreadCounts"/>, which may wait for row locks), then take the
+/// id lock and allocate (<see cref="IdAllocator"/>), insert (<see cref="NotificationStore"/>,
+/// <see cref="BroadcastStore"/>), COMMIT. The id lock is thus held only inside PostgreSQL (inserts
+/// and the commit's WAL flush), never across a network round trip. With keys, a first round trip
+/// claims them (<see cref="IdempotencyStore"/>: which sends go ahead depends on it), then the same
+/// batch also records what each key created, then COMMIT. The stores own their SQL; this class
+/// only orders them.
 /// </summary>
 internal static class SendBatchTransaction
 {
     /// <summary>
     /// Writes <paramref name="accepted"/> (sends first, then broadcasts: ids are given in that
     /// order), moving into <paramref name="keyTaken"/> the sends whose key a live earlier send
-    /// holds. Reports the allocated range (first id, count) before the inserts run, and when COMMIT is sent.
-    /// Returns the older notifications that new ones with the same collapse key replaced.
+    /// holds. Reports the allocated range (first id, count) before the inserts run, and
+    /// <paramref name="committing"/> once a failure may no longer mean a rollback (COMMIT sent, or
+    /// the connection failed during the one-round-trip batch). Returns the older notifications that
+    /// new ones with the same collapse key replaced.
     /// </summary>
     public static async Task<IReadOnlyList<ReplacedNotification>> CommitAsync(NpgsqlDataSource dataSource, List<PendingSend> accepted, List<PendingSend> keyTaken,
         DateTime createdAt, Action<long, int> allocated, Action committing)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
+        var keys = accepted.Where(p => p.Send.IdempotencyKey is not null).Select(p => (p.Sender, p.Send.IdempotencyKey!, p.RequestHash!)).ToList();
+        if (keys.Count == 0)
+        {
+            var rows = accepted.Sum(p => p.Send.RowCount);
+            try
+            {
+                return await WriteAsync(connection, transaction: null, accepted, rows, createdAt, firstId => allocated(firstId, rows));
+            }
+            catch (PostgresException ex) when (ex.Severity is not ("FATAL" or "PANIC"))
+            {
+                throw; // PostgreSQL refused a statement (or the commit): the implicit transaction rolled back
+            }
+            catch
+            {
+                committing(); // the connection failed: the commit at the batch's end may have happened
+                throw;
+            }
+        }
 
-        var claimed = await IdempotencyStore.ClaimAsync(connection, transaction,
-            accepted.Where(p => p.Send.IdempotencyKey is not null).Select(p => (p.Sender, p.Send.IdempotencyKey!, p.RequestHash!)).ToList(), createdAt);
+        await using var transaction = await connection.BeginTransactionAsync();
+        var claimed = await IdempotencyStore.ClaimAsync(connection, transaction, keys, createdAt);
         bool KeyTaken(PendingSend p) => p.Send.IdempotencyKey is { } key && !claimed.Contains((p.Sender, key));
         keyTaken.AddRange(accepted.Where(KeyTaken));
         accepted.RemoveAll(KeyTaken);
@@ -36,8 +58,7 @@ internal static class SendBatchTransaction
         IReadOnlyList<ReplacedNotification> replaced = [];
         if (rowCount > 0)
         {
-            await UnreadCounts.IncrementAsync(connection, transaction, accepted.SelectMany(p => p.Send.UserIds));
-            replaced = await InsertAsync(connection, transaction, accepted, rowCount, createdAt, firstId => allocated(firstId, rowCount));
+            replaced = await WriteAsync(connection, transaction, accepted, rowCount, createdAt, firstId => allocated(firstId, rowCount));
         }
         committing();
         await transaction.CommitAsync();
@@ -45,14 +66,19 @@ internal static class SendBatchTransaction
     }
 
     /// <summary>
-    /// One round trip: lock and allocate (its first id reported through <paramref name="allocated"/>
-    /// before the inserts run, so a batch that fails after allocating can publish its range empty),
-    /// insert notifications, replace older ones with the same collapse key, insert broadcasts, and
-    /// record what each idempotency key created.
+    /// One round trip: add to unread counters, lock and allocate (its first id reported through
+    /// <paramref name="allocated"/> before the inserts run, so a batch that fails after allocating
+    /// can publish its range empty), insert notifications (their contents, then a row per
+    /// recipient), replace older ones with the same collapse key, insert broadcasts, and record
+    /// what each idempotency key created. Without
+    /// <paramref name="transaction"/> the batch is its own transaction, committed at its end.
     /// </summary>
-    private static async Task<List<ReplacedNotification>> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
+    private static async Task<List<ReplacedNotification>> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
     {
-        var rows = new List<(string UserId, ValidatedSend Send)>(rowCount);
+        // Equal contents of the batch share one row (one dictionary look-up per send, not per recipient).
+        var contents = new List<NotificationContent>();
+        var contentIndexes = new Dictionary<NotificationContent, int>();
+        var rows = new List<NotificationRecipient>(rowCount);
         var broadcasts = new List<(string Sender, ValidatedSend Send)>();
         var keyed = new List<(string Sender, string Key, long Position, string UserId)>();
         foreach (var pending in accepted)
@@ -62,9 +88,17 @@ internal static class SendBatchTransaction
                 broadcasts.Add((pending.Sender, pending.Send));
                 continue;
             }
+            var content = pending.Send.Content;
+            if (!contentIndexes.TryGetValue(content, out var index))
+            {
+                index = contents.Count;
+                contentIndexes.Add(content, index);
+                contents.Add(content);
+            }
+            var expiresAt = pending.Send.ExpiresAt(createdAt);
             foreach (var userId in pending.Send.UserIds)
             {
-                rows.Add((userId, pending.Send));
+                rows.Add(new NotificationRecipient(userId, index, expiresAt, pending.Send.CollapseKey));
                 if (pending.Send.IdempotencyKey is { } key)
                 {
                     keyed.Add((pending.Sender, key, rows.Count, userId));
@@ -73,26 +107,36 @@ internal static class SendBatchTransaction
         }
 
         await using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(IdAllocator.Allocate(rowCount));
+        // Before the id lock: it may wait for a counter row that a reader holds.
         if (rows.Count > 0)
         {
-            batch.BatchCommands.Add(NotificationStore.InsertCommand(rows, IdAllocator.IdBase(0, rowCount), createdAt));
+            batch.BatchCommands.Add(UnreadCounts.IncrementCommand(rows.Select(r => r.UserId)));
         }
-        var inserts = batch.BatchCommands.Count - 1;
-        if (CollapseStore.ReplaceOlderCommand(rows, IdAllocator.IdBase(0, rowCount)) is { } replaceOlder)
+        batch.BatchCommands.Add(IdAllocator.Allocate(rowCount));
+        var inserts = new List<NpgsqlBatchCommand>(2);
+        if (rows.Count > 0)
         {
-            batch.BatchCommands.Add(replaceOlder);
+            var (insertContents, insertRecipients) = NotificationStore.InsertCommands(contents, rows, IdAllocator.IdBase(0, rowCount), createdAt);
+            batch.BatchCommands.Add(insertContents);
+            batch.BatchCommands.Add(insertRecipients);
+            inserts.Add(insertRecipients);
+            if (CollapseStore.ReplaceOlderCommand(rows, IdAllocator.IdBase(0, rowCount)) is { } replaceOlder)
+            {
+                batch.BatchCommands.Add(replaceOlder);
+            }
         }
         if (broadcasts.Count > 0)
         {
-            batch.BatchCommands.Add(BroadcastStore.InsertCommand(broadcasts, IdAllocator.IdBase(rows.Count, rowCount), createdAt));
+            var insertBroadcasts = BroadcastStore.InsertCommand(broadcasts, IdAllocator.IdBase(rows.Count, rowCount), createdAt);
+            batch.BatchCommands.Add(insertBroadcasts);
+            inserts.Add(insertBroadcasts);
         }
-        var broadcastInsert = broadcasts.Count > 0 ? batch.BatchCommands[^1] : null;
         if (keyed.Count > 0)
         {
             batch.BatchCommands.Add(IdempotencyStore.RecordResultsCommand(keyed, IdAllocator.IdBase(0, rowCount)));
         }
         // Read statement by statement: the allocated range must be in hand before a later statement's error is raised.
+        // The reader skips statements that return no rows (the counters): it starts at the allocation's row.
         await using var results = await batch.ExecuteReaderAsync();
         if (!await results.ReadAsync())
         {
@@ -102,13 +146,10 @@ internal static class SendBatchTransaction
         var replaced = new List<ReplacedNotification>();
         while (await results.NextResultAsync())
         {
-            if (results.FieldCount > 0)
-            {
-                // The only other statement that returns rows.
-                replaced.AddRange(await CollapseStore.ReadReplacedAsync(results));
-            }
+            // The only other statement that returns rows: what collapse keys replaced.
+            replaced.AddRange(await CollapseStore.ReadReplacedAsync(results));
         }
-        var inserted = (rows.Count > 0 ? batch.BatchCommands[inserts].RecordsAffected : 0) + (broadcastInsert?.RecordsAffected ?? 0);
+        var inserted = inserts.Sum(c => c.RecordsAffected);
         if (inserted != rowCount)
         {
             throw new InvalidOperationException($"The insert stored {inserted} of {rowCount} rows.");

@@ -32,6 +32,9 @@ internal sealed record ValidatedSend(
     bool Broadcast = false,
     string? CollapseKey = null)
 {
+    /// <summary>What every notification of this send shows (stored once, see <see cref="NotificationStore"/>).</summary>
+    public NotificationContent Content => new(Category, Title, Body, DataJson, Link, Priority);
+
     /// <summary>How many ids this send takes: one per recipient, or one for a broadcast.</summary>
     public int RowCount => Broadcast ? 1 : UserIds.Count;
 

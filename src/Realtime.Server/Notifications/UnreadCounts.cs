@@ -36,14 +36,21 @@ internal static class UnreadCounts
         """;
 
     /// <summary>In a send's transaction, before the id lock (it may wait for a counter row): adds one per notification.</summary>
-    public static Task IncrementAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<string> recipients)
+    public static NpgsqlBatchCommand IncrementCommand(IEnumerable<string> recipients)
     {
-        var added = recipients.GroupBy(u => u, StringComparer.Ordinal).ToList();
-        return connection.ExecuteAsync(new CommandDefinition(Increment, new
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var userId in recipients)
         {
-            UserIds = added.Select(g => g.Key).ToArray(),
-            Added = added.Select(g => g.Count()).ToArray(),
-        }, transaction));
+            added[userId] = added.GetValueOrDefault(userId) + 1;
+        }
+        return new NpgsqlBatchCommand(Increment)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string[]>("UserIds", added.Keys.ToArray()),
+                new NpgsqlParameter<int[]>("Added", added.Values.ToArray()),
+            },
+        };
     }
 
     /// <summary>The unread count of each of <paramref name="userIds"/> (own notifications and broadcasts).</summary>

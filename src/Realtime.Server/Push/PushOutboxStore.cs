@@ -105,11 +105,12 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
             RETURNING j.id, j.notification_id, j.subscription_id, j.user_id, j.attempts, j.reduced, j.claims, j.expires_at)
         SELECT c.id, c.notification_id, c.subscription_id, c.user_id, c.attempts, c.reduced, c.claims, c.expires_at,
                s.endpoint, s.p256dh, s.auth, s.user_id AS subscription_user_id,
-               n.id AS found_id, n.category, n.title, n.body, n.data::text AS data, n.link, n.priority, n.created_at,
+               n.id AS found_id, nc.category, nc.title, nc.body, nc.data::text AS data, nc.link, nc.priority, n.created_at,
                n.expires_at AS notification_expires_at, n.read_at, n.collapse_key
         FROM claimed c
         LEFT JOIN push_subscriptions s ON s.id = c.subscription_id
         LEFT JOIN notifications n ON n.id = c.notification_id
+        LEFT JOIN notification_contents nc ON nc.id = n.content_id
         """;
 
     /// <summary>

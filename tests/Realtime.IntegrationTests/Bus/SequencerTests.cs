@@ -33,7 +33,10 @@ public sealed class SequencerTests(SequencerTests.NoIdlePollFixture fixture) : I
         {
             var id = await connection.ExecuteScalarAsync<long>("SELECT nextval('notification_ids')", transaction: transaction);
             await connection.ExecuteAsync(
-                "INSERT INTO notifications (id, user_id, category, title, priority, created_at) VALUES (@id, @userId, 'general', 'stored', 'normal', now())",
+                """
+                INSERT INTO notification_contents (id, last_id, category, title, priority) VALUES (@id, @id, 'general', 'stored', 'normal');
+                INSERT INTO notifications (id, content_id, user_id, created_at) VALUES (@id, @id, @userId, now());
+                """,
                 new { id, userId }, transaction);
             ids.Add(id);
         }

@@ -22,7 +22,7 @@ public sealed class RetentionTests(ServerFixture fixture) : IClassFixture<Server
 
         server.Time.Advance(TimeSpan.FromSeconds(31));
         Assert.Equal(1, await inbox.UnreadCountAsync());
-        var (purged, _) = await server.Services.GetRequiredService<NotificationRetention>().PurgeAsync(CancellationToken.None);
+        var (purged, _, _) = await server.Services.GetRequiredService<NotificationRetention>().PurgeAsync(CancellationToken.None);
 
         Assert.True(purged >= 2, $"purged {purged}");
         await using var connection = await fixture.Database.OpenAsync();
@@ -42,7 +42,7 @@ public sealed class RetentionTests(ServerFixture fixture) : IClassFixture<Server
         response.EnsureSuccessStatusCode();
 
         server.Time.Advance(TimeSpan.FromHours(25));
-        var (_, keys) = await server.Services.GetRequiredService<NotificationRetention>().PurgeAsync(CancellationToken.None);
+        var (_, _, keys) = await server.Services.GetRequiredService<NotificationRetention>().PurgeAsync(CancellationToken.None);
 
         Assert.True(keys >= 1);
         await using var connection = await fixture.Database.OpenAsync();

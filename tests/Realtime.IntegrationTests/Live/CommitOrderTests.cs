@@ -21,7 +21,10 @@ public sealed class CommitOrderTests(ServerFixture fixture) : IClassFixture<Serv
         await otherNode.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", new { key = AdvisoryLocks.NotificationIds }, inFlight);
         var earlierId = await otherNode.ExecuteScalarAsync<long>("SELECT nextval('notification_ids')", transaction: inFlight);
         await otherNode.ExecuteAsync(
-            "INSERT INTO notifications (id, user_id, category, title, priority, created_at) VALUES (@earlierId, @user, 'general', 'in flight', 'normal', now())",
+            """
+            INSERT INTO notification_contents (id, last_id, category, title, priority) VALUES (@earlierId, @earlierId, 'general', 'in flight', 'normal');
+            INSERT INTO notifications (id, content_id, user_id, created_at) VALUES (@earlierId, @earlierId, @user, now());
+            """,
             new { earlierId, user }, inFlight);
 
         var send = fixture.Server.SendAsync(user, "later");

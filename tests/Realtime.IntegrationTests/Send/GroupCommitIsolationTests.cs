@@ -33,7 +33,7 @@ public sealed class GroupCommitIsolationTests : IAsyncLifetime
                 IF NEW.title LIKE '{{Poison}}%' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF;
                 RETURN NEW;
             END $$;
-            CREATE TRIGGER refuse_poison BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+            CREATE TRIGGER refuse_poison BEFORE INSERT ON notification_contents FOR EACH ROW EXECUTE FUNCTION refuse_poison();
             CREATE TRIGGER refuse_poison BEFORE INSERT ON broadcasts FOR EACH ROW EXECUTE FUNCTION refuse_poison();
             """);
     }
