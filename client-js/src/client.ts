@@ -5,6 +5,7 @@ import type { HubConnectionFactory, HubProtocolName, HubTransportName } from './
 import { Http, normalizeBaseUrl } from './http.js';
 import type { FetchLike, TokenFactory } from './http.js';
 import { Inbox } from './inbox.js';
+import { PreferencesClient } from './preferences.js';
 import { PushClient, base64UrlToBytes } from './push.js';
 import { toRetryPolicy } from './retry.js';
 import type { RetryPolicy } from './retry.js';
@@ -84,6 +85,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
 export class RealtimeClient {
   readonly push: PushClient;
+  /** The user's notification preferences: `get()` and `set(doc)`. */
+  readonly preferences: PreferencesClient;
   private readonly baseUrl: string;
   private readonly http: Http;
   private readonly inbox: Inbox;
@@ -110,6 +113,7 @@ export class RealtimeClient {
     this.http = new Http(this.baseUrl, options.accessTokenFactory, fetchImpl);
     this.inbox = new Inbox(this.http);
     this.push = new PushClient(this.http);
+    this.preferences = new PreferencesClient(this.http);
     this.retryPolicy = toRetryPolicy(options.retryPolicy);
     this.protocol = options.protocol ?? 'json';
     this.transports = validateTransports(options.transports ?? DEFAULT_TRANSPORTS);

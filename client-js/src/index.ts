@@ -7,6 +7,8 @@ export {
   RateLimitError, ServiceUnavailableError,
 } from './errors.js';
 export type { ProblemDetails } from './errors.js';
+export { PreferencesClient } from './preferences.js';
+export type { Preferences, PreferencesInput, ChannelPreferences, CategoryPreferences, QuietHours } from './preferences.js';
 export { PushClient, base64UrlToBytes } from './push.js';
 export type { PushRegistrationLike, PushSubscriptionLike } from './push.js';
 export type { HubConnectionLike, HubConnectionFactory, HubConnectionFactoryOptions, HubProtocolName } from './hub.js';

@@ -5,6 +5,7 @@ using Realtime.Server.Contracts;
 using Realtime.Server.Live;
 using Realtime.Server.Notifications;
 using Realtime.Server.Operations;
+using Realtime.Server.Preferences;
 using Realtime.Server.Presence;
 using Realtime.Server.Push;
 
@@ -30,4 +31,5 @@ namespace Realtime.Server;
 [JsonSerializable(typeof(ReducedPushPayload))]
 [JsonSerializable(typeof(PushSubscriptionResponse))]
 [JsonSerializable(typeof(VapidPublicKeyResponse))]
+[JsonSerializable(typeof(PreferencesDocument))]
 internal sealed partial class RealtimeJsonContext : JsonSerializerContext;

@@ -253,3 +253,43 @@ test('sw.js shows a pushed notification with its title, body and tag (collapse k
   await cdp.detach();
   await page.close();
 });
+
+test('The preferences form shows the user\'s preferences, saves what the server then stores and acts on, and shows a refused field', { timeout: 60_000 }, async () => {
+  const user = `prefs-${Date.now().toString(36)}`;
+  const page = await openTab();
+  await signIn(page, user);
+  await page.waitForSelector('#preferences-card:not([hidden])');
+  await page.waitForFunction(() => document.getElementById('pref-timezone').value !== '', null); // loaded (the browser's zone as a suggestion)
+
+  await page.fill('#pref-locale', 'de-at');
+  await page.fill('#pref-timezone', 'Europe/Vienna');
+  await page.fill('#pref-muted', 'marketing, tips');
+  await page.fill('#pref-no-push', 'order.shipped');
+  await page.check('#pref-quiet');
+  await page.fill('#pref-quiet-start', '22:00');
+  await page.fill('#pref-quiet-end', '07:00');
+  await page.click('#pref-save');
+  await page.waitForFunction(() => /Saved/.test(document.getElementById('preferences-status').textContent));
+
+  const stored = await server.request('GET', '/api/preferences', { token: server.token(user) });
+  assert.deepEqual(stored.body, {
+    locale: 'de-AT', timeZone: 'Europe/Vienna', channels: { inApp: true, push: true },
+    categories: { marketing: { inApp: false }, 'order.shipped': { push: false }, tips: { inApp: false } },
+    quietHours: { start: '22:00', end: '07:00' },
+  });
+  const sent = await server.request('POST', '/api/notifications', { token: server.serviceToken(), body: { userId: user, title: 'Sale', category: 'marketing' } });
+  assert.deepEqual(sent.body, { notifications: [], suppressed: [{ userId: user, reason: 'preferences' }] });
+
+  // Reloaded, the form shows what is stored.
+  await page.reload();
+  await page.waitForFunction(() => document.getElementById('pref-locale').value === 'de-AT');
+  assert.equal(await page.inputValue('#pref-muted'), 'marketing, tips');
+  assert.equal(await page.isChecked('#pref-quiet'), true);
+
+  await page.fill('#pref-timezone', 'Mars/Olympus_Mons');
+  await page.click('#pref-save');
+  await page.waitForFunction(() => /timeZone/.test(document.getElementById('preferences-status').textContent));
+  assert.equal(await page.getAttribute('#preferences-status', 'class'), 'error');
+  assert.deepEqual(pageErrors, [], 'no uncaught errors on the page');
+  await page.close();
+});

@@ -43,6 +43,18 @@ internal sealed class IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider
         WHERE k.sender = t.sender AND k.key = t.key
         """;
 
+    /// <summary>
+    /// A send that created nothing (preferences suppressed every recipient) still holds its key, with
+    /// no ids, so a retry answers the same; claimed as <see cref="ClaimKeys"/> claims.
+    /// </summary>
+    private const string ClaimEmpty = """
+        INSERT INTO idempotency_keys AS k (sender, key, request_hash, created_at, notification_ids, user_ids)
+        VALUES (@Sender, @Key, @Hash, @Now, '{}', '{}')
+        ON CONFLICT (sender, key) DO UPDATE
+            SET request_hash = EXCLUDED.request_hash, created_at = EXCLUDED.created_at, notification_ids = '{}', user_ids = '{}'
+            WHERE k.created_at <= @StaleBefore
+        """;
+
     private const string DeleteOld = """
         DELETE FROM idempotency_keys
         WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE created_at <= @Before LIMIT @Keys)
@@ -53,6 +65,15 @@ internal sealed class IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<StoredSend>(new CommandDefinition(SelectKey,
             new { Sender = sender, Key = key, Since = time.GetUtcNow().UtcDateTime - KeyLifetime }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Records a send that created nothing under its key; false when the key is held by an earlier send (look that up).</summary>
+    public async Task<bool> ClaimEmptyAsync(string sender, string key, byte[] requestHash, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(ClaimEmpty,
+            new { Sender = sender, Key = key, Hash = requestHash, Now = now, StaleBefore = now - KeyLifetime }, cancellationToken: cancellationToken)) == 1;
     }
 
     /// <summary>In the committing transaction, before the id lock: claims the keys; returns those claimed.</summary>

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Realtime.Server.Auth;
 using Realtime.Server.Contracts;
 using Realtime.Server.Operations;
+using Realtime.Server.Preferences;
 
 namespace Realtime.Server.Notifications;
 
@@ -43,7 +44,7 @@ internal static class NotificationsApi
     }
 
     private static async Task<Results<Created<SendResponse>, Ok<SendResponse>, ValidationProblem, ProblemHttpResult>> SendAsync(
-        HttpContext context, GroupCommitQueue log, IdempotencyStore idempotency, CancellationToken cancellationToken)
+        HttpContext context, GroupCommitQueue log, IdempotencyStore idempotency, RecipientFilter recipients, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadJsonAsync(context, MaxSendBodyBytes, RealtimeJsonContext.Default.SendRequest, cancellationToken);
         if (body.Problem is not null)
@@ -62,24 +63,39 @@ internal static class NotificationsApi
             var earlier = await idempotency.FindAsync(sender, key, cancellationToken);
             if (earlier is not null)
             {
-                return SameRequest(earlier, send) ? Replay(earlier) : IdempotencyConflict();
+                return SameRequest(earlier, send) ? Replay(earlier, send) : IdempotencyConflict();
             }
         }
 
-        var outcome = await log.AppendAsync(send, sender, cancellationToken);
-        if (outcome.Notifications is { } created)
+        // Recipients who muted the category get nothing: filtered before the commit, answered as suppressed.
+        var (kept, suppressed) = await recipients.FilterAsync(send.UserIds, send.Category, cancellationToken);
+        if (kept.Count == 0)
         {
-            return TypedResults.Created((string?)null, new SendResponse(created));
+            if (send.IdempotencyKey is null || await idempotency.ClaimEmptyAsync(sender, send.IdempotencyKey, send.ComputeHash(), cancellationToken))
+            {
+                return TypedResults.Created((string?)null, new SendResponse([], suppressed));
+            }
+        }
+        else
+        {
+            var commit = kept.Count == send.UserIds.Count ? send : send with { UserIds = kept, RequestedUserIds = send.UserIds };
+            var outcome = await log.AppendAsync(commit, sender, cancellationToken);
+            if (outcome.Notifications is { } created)
+            {
+                return TypedResults.Created((string?)null, new SendResponse(created, suppressed));
+            }
         }
 
         // Another send with this key committed first (concurrently): answer as its retry would.
         var winner = await idempotency.FindAsync(sender, send.IdempotencyKey!, cancellationToken);
-        return winner is not null && SameRequest(winner, send) ? Replay(winner) : IdempotencyConflict();
+        return winner is not null && SameRequest(winner, send) ? Replay(winner, send) : IdempotencyConflict();
     }
 
     private static bool SameRequest(StoredSend earlier, ValidatedSend send) => earlier.RequestHash.AsSpan().SequenceEqual(send.ComputeHash());
 
-    private static Ok<SendResponse> Replay(StoredSend earlier) => TypedResults.Ok(new SendResponse(earlier.Notifications()));
+    /// <summary>The first call's answer again: its ids, and as suppressed every requested recipient it created nothing for.</summary>
+    private static Ok<SendResponse> Replay(StoredSend earlier, ValidatedSend send) =>
+        TypedResults.Ok(new SendResponse(earlier.Notifications(), RecipientFilter.SuppressedIn(send.UserIds, earlier.UserIds)));
 
     private static ProblemHttpResult IdempotencyConflict() => TypedResults.Problem(
         statusCode: StatusCodes.Status409Conflict,

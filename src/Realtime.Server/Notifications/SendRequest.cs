@@ -35,6 +35,12 @@ internal sealed record ValidatedSend(
     /// <summary>What every notification of this send shows (stored once, see <see cref="NotificationStore"/>).</summary>
     public NotificationContent Content => new(Category, Title, Body, DataJson, Link, Priority);
 
+    /// <summary>
+    /// The recipients as requested, when preferences left out some of <see cref="UserIds"/>: the
+    /// idempotency hash covers the request as sent, so a retry matches it.
+    /// </summary>
+    public IReadOnlyList<string>? RequestedUserIds { get; init; }
+
     /// <summary>How many ids this send takes: one per recipient, or one for a broadcast.</summary>
     public int RowCount => Broadcast ? 1 : UserIds.Count;
 
@@ -49,7 +55,7 @@ internal sealed record ValidatedSend(
         {
             writer.WriteStartArray();
             writer.WriteStartArray();
-            foreach (var userId in UserIds)
+            foreach (var userId in RequestedUserIds ?? UserIds)
             {
                 writer.WriteStringValue(userId);
             }
@@ -70,4 +76,7 @@ internal sealed record ValidatedSend(
 
 internal sealed record SentNotification(long Id, string UserId);
 
-internal sealed record SendResponse(IReadOnlyList<SentNotification> Notifications);
+/// <summary>A recipient the send created nothing for, and why (<c>preferences</c>: they muted the category).</summary>
+internal sealed record SuppressedRecipient(string UserId, string Reason);
+
+internal sealed record SendResponse(IReadOnlyList<SentNotification> Notifications, IReadOnlyList<SuppressedRecipient> Suppressed);

@@ -30,6 +30,7 @@ internal static class PushApi
         services.AddSingleton<PushOutboxStore>();
         services.AddSingleton<PushOutboxDepth>();
         services.AddSingleton<PushSender>();
+        services.AddSingleton<PushSchedule>();
         services.AddSingleton<PushWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<PushWorker>());
         services.AddSingleton<PushPlanner>();

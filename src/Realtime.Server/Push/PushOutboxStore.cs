@@ -65,24 +65,31 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         """;
 
     /// <summary>
-    /// One job per subscription of every recipient who had no live connection (hub or SSE, any
-    /// node) when the notification was committed, read from the presence records: a connection
-    /// opened before and not closed before it, whose node was alive. Read, expired and deleted
-    /// notifications are not planned; broadcasts are not in this table.
+    /// Every subscription of every recipient who had no live connection (hub or SSE, any node)
+    /// when the notification was committed, read from the presence records: a connection opened
+    /// before and not closed before it, whose node was alive. Read, expired and deleted
+    /// notifications are not planned; broadcasts are not in this table. The user's preferences
+    /// then decide, per row, whether and when (<see cref="InsertJobs"/>).
     /// </summary>
-    private const string InsertJobs = """
-        WITH targets AS (
-            SELECT n.id, n.user_id, n.created_at, n.expires_at, s.id AS subscription_id
-            FROM notifications n
-            JOIN push_subscriptions s ON s.user_id = n.user_id AND (s.expires_at IS NULL OR s.expires_at > @Now)
-            WHERE n.id > @After AND n.id <= @UpTo AND n.read_at IS NULL AND (n.expires_at IS NULL OR n.expires_at > @Now))
-        INSERT INTO push_jobs (notification_id, subscription_id, user_id, state, due_at, expires_at, created_at, updated_at)
-        SELECT t.id, t.subscription_id, t.user_id, 'queued', @Now, COALESCE(t.expires_at, t.created_at + @MaxAge), @Now, @Now
-        FROM targets t
-        WHERE NOT EXISTS (
+    private const string SelectTargets = """
+        SELECT n.id AS NotificationId, n.user_id AS UserId, n.category AS Category, n.priority AS Priority,
+               s.id AS SubscriptionId, COALESCE(n.expires_at, n.created_at + @MaxAge) AS ExpiresAt
+        FROM notifications n
+        JOIN push_subscriptions s ON s.user_id = n.user_id AND (s.expires_at IS NULL OR s.expires_at > @Now)
+        WHERE n.id > @After AND n.id <= @UpTo AND n.read_at IS NULL AND (n.expires_at IS NULL OR n.expires_at > @Now)
+          AND NOT EXISTS (
             SELECT 1 FROM connections c LEFT JOIN nodes nd ON nd.id = c.node_id
-            WHERE c.user_id = t.user_id AND c.connected_at <= t.created_at
-              AND (c.disconnected_at > t.created_at OR (c.disconnected_at IS NULL AND nd.last_heartbeat >= @Cutoff)))
+            WHERE c.user_id = n.user_id AND c.connected_at <= n.created_at
+              AND (c.disconnected_at > n.created_at OR (c.disconnected_at IS NULL AND nd.last_heartbeat >= @Cutoff)))
+        """;
+
+    /// <summary>One job per planned row, due now or, held by quiet hours, when they end.</summary>
+    private const string InsertJobs = """
+        INSERT INTO push_jobs (notification_id, subscription_id, user_id, state, due_at, expires_at, last_error, created_at, updated_at)
+        SELECT t.notification_id, t.subscription_id, t.user_id, 'queued', t.due_at, t.expires_at,
+               CASE WHEN t.due_at > @Now THEN @HeldNote END, @Now, @Now
+        FROM unnest(@NotificationIds::bigint[], @SubscriptionIds::bigint[], @UserIds::text[], @DueAts::timestamptz[], @ExpiresAts::timestamptz[])
+            AS t(notification_id, subscription_id, user_id, due_at, expires_at)
         ON CONFLICT (notification_id, subscription_id) DO NOTHING
         """;
 
@@ -170,7 +177,7 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
     /// at most <paramref name="limit"/>. Returns null when another node is planning; otherwise the
     /// jobs written, whether more may be waiting right away, and when the oldest unsettled one settles.
     /// </summary>
-    public async Task<PlanResult?> PlanAsync(DateTime now, DateTime settledBefore, DateTime presenceCutoff, TimeSpan maxAge, int limit, CancellationToken cancellationToken)
+    public async Task<PlanResult?> PlanAsync(DateTime now, DateTime settledBefore, DateTime presenceCutoff, TimeSpan maxAge, int limit, PushSchedule schedule, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -191,13 +198,27 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         }
 
         var upTo = settled[^1].Id;
-        var jobs = await connection.ExecuteAsync(new CommandDefinition(InsertJobs, new
+        var targets = (await connection.QueryAsync<PushTarget>(new CommandDefinition(SelectTargets, new
         {
             After = after,
             UpTo = upTo,
             Now = now,
             Cutoff = presenceCutoff,
             MaxAge = maxAge,
+        }, transaction, cancellationToken: cancellationToken))).ToList();
+        var decisions = await schedule.DecideAsync(targets.Select(t => (t.UserId, t.Category, t.Priority)).ToList(), now, cancellationToken);
+        // Push off for the category: no job. Held past the notification's expiry: it would only expire.
+        var planned = targets.Select((target, i) => (Target: target, Due: decisions[i].HoldUntil ?? now))
+            .Where((p, i) => !decisions[i].Never && p.Due < p.Target.ExpiresAt).ToList();
+        var jobs = planned.Count == 0 ? 0 : await connection.ExecuteAsync(new CommandDefinition(InsertJobs, new
+        {
+            Now = now,
+            HeldNote = PushOutcome.HeldNote,
+            NotificationIds = planned.Select(p => p.Target.NotificationId).ToArray(),
+            SubscriptionIds = planned.Select(p => p.Target.SubscriptionId).ToArray(),
+            UserIds = planned.Select(p => p.Target.UserId).ToArray(),
+            DueAts = planned.Select(p => p.Due).ToArray(),
+            ExpiresAts = planned.Select(p => p.Target.ExpiresAt).ToArray(),
         }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(MoveCursor, new { UpTo = upTo }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
@@ -252,6 +273,17 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountQueued, cancellationToken: cancellationToken));
     }
+}
+
+/// <summary>A notification and a subscription the planner may write a job for.</summary>
+internal sealed class PushTarget
+{
+    public long NotificationId { get; init; }
+    public string UserId { get; init; } = "";
+    public string Category { get; init; } = "";
+    public string Priority { get; init; } = NotificationPriority.Normal;
+    public long SubscriptionId { get; init; }
+    public DateTime ExpiresAt { get; init; }
 }
 
 /// <summary>One planning round: the cursor after it, the jobs written, and when to look again.</summary>

@@ -33,6 +33,12 @@ internal sealed record PushOutcome(
 {
     public static PushOutcome Cancel(string reason) => new(PushJobState.Cancelled, null, reason, Attempted: false);
 
+    /// <summary>The note on a job held back by the user's quiet hours (its <c>last_error</c> while it waits).</summary>
+    public const string HeldNote = "held: quiet hours";
+
+    /// <summary>Not attempted: back in the queue until the user's quiet hours end.</summary>
+    public static PushOutcome Hold(DateTime until) => new(PushJobState.Queued, null, HeldNote, Attempted: false, RetryAt: until);
+
     public static PushOutcome Expire(string reason, int? status = null, bool attempted = false) => new(PushJobState.Expired, status, reason, attempted);
 }
 

@@ -9,7 +9,8 @@ namespace Realtime.Server.Push;
 /// <summary>
 /// Tails the notification log after commit with its own cursor (in PostgreSQL) and writes a push
 /// job for every subscription of each recipient who had no live connection anywhere when the
-/// notification was committed. Every node runs one; the node holding the cursor row's lock plans,
+/// notification was committed, unless their preferences say otherwise (<see cref="PushSchedule"/>:
+/// push off, or held until their quiet hours end). Every node runs one; the node holding the cursor row's lock plans,
 /// the others skip that round, so each notification is planned once. The send path stays as it
 /// is: no outbox rows in its transaction. Woken by every committed batch on the bus, and polls.
 /// </summary>
@@ -20,6 +21,7 @@ internal sealed class PushPlanner : BackgroundService
 
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly PushOutboxStore _store;
+    private readonly PushSchedule _schedule;
     private readonly PushWorker _worker;
     private readonly StartupGate _gate;
     private readonly TimeProvider _time;
@@ -27,10 +29,11 @@ internal sealed class PushPlanner : BackgroundService
     private readonly PresenceOptions _presence;
     private readonly ILogger<PushPlanner> _logger;
 
-    public PushPlanner(PushOutboxStore store, PushWorker worker, IMessageBus bus, StartupGate gate, TimeProvider time,
+    public PushPlanner(PushOutboxStore store, PushSchedule schedule, PushWorker worker, IMessageBus bus, StartupGate gate, TimeProvider time,
         IOptions<PushOptions> options, IOptions<PresenceOptions> presence, ILogger<PushPlanner> logger)
     {
         _store = store;
+        _schedule = schedule;
         _worker = worker;
         _gate = gate;
         _time = time;
@@ -52,7 +55,7 @@ internal sealed class PushPlanner : BackgroundService
                 {
                     var now = _time.GetUtcNow().UtcDateTime;
                     var result = await _store.PlanAsync(now, now - _options.PlanningDelay, now - _presence.NodeTimeout,
-                        TimeSpan.FromSeconds(_options.MaxTtlSeconds), BatchSize, stoppingToken);
+                        TimeSpan.FromSeconds(_options.MaxTtlSeconds), BatchSize, _schedule, stoppingToken);
                     if (result is not null)
                     {
                         if (result.Jobs > 0)

@@ -37,6 +37,7 @@ internal sealed class PushWorker : BackgroundService
     private readonly ConcurrentDictionary<Task, bool> _running = new();
     private readonly SemaphoreSlim _slots;
     private readonly PushOutboxStore _store;
+    private readonly PushSchedule _schedule;
     private readonly PushSender _sender;
     private readonly EndpointGuard _guard;
     private readonly NodeIdentity _node;
@@ -46,11 +47,12 @@ internal sealed class PushWorker : BackgroundService
     private readonly ILogger<PushWorker> _logger;
     private readonly Observability.RealtimeMetrics? _metrics;
 
-    public PushWorker(PushOutboxStore store, PushSender sender, EndpointGuard guard, NodeIdentity node, StartupGate gate, TimeProvider time,
+    public PushWorker(PushOutboxStore store, PushSchedule schedule, PushSender sender, EndpointGuard guard, NodeIdentity node, StartupGate gate, TimeProvider time,
         IOptions<PushOptions> options, ILogger<PushWorker> logger, Observability.RealtimeMetrics? metrics = null)
     {
         _metrics = metrics;
         _store = store;
+        _schedule = schedule;
         _sender = sender;
         _guard = guard;
         _node = node;
@@ -106,34 +108,39 @@ internal sealed class PushWorker : BackgroundService
             return false;
         }
         IReadOnlyList<ClaimedJob> jobs;
+        PushDecision[] decisions;
         try
         {
             var now = Now();
             jobs = await _store.ClaimAsync(_node.Id, now, now + _options.Lease, free, stoppingToken);
+            // The user's preferences as they are now (they may have changed since planning); if they
+            // cannot be read, the claims' leases end and the jobs come back.
+            decisions = await _schedule.DecideAsync(jobs.Select(j => (j.UserId, j.Category, j.Priority)).ToList(), now, stoppingToken);
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
             PushLog.ClaimFailed(_logger, ex);
             return false;
         }
-        foreach (var job in jobs)
+        for (var i = 0; i < jobs.Count; i++)
         {
+            var (job, decision) = (jobs[i], decisions[i]);
             await _slots.WaitAsync(stoppingToken);
-            var task = Task.Run(() => ProcessAsync(job, stoppingToken), CancellationToken.None);
+            var task = Task.Run(() => ProcessAsync(job, decision, stoppingToken), CancellationToken.None);
             _running[task] = true;
             _ = task.ContinueWith(t => _running.TryRemove(t, out _), TaskScheduler.Default);
         }
         return jobs.Count == free;
     }
 
-    private async Task ProcessAsync(ClaimedJob job, CancellationToken stoppingToken)
+    private async Task ProcessAsync(ClaimedJob job, PushDecision decision, CancellationToken stoppingToken)
     {
         try
         {
             PushOutcome? outcome;
             try
             {
-                outcome = await AttemptAsync(job, stoppingToken);
+                outcome = await AttemptAsync(job, decision, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -152,7 +159,10 @@ internal sealed class PushWorker : BackgroundService
                 await ReleaseQuietlyAsync(job);
                 return;
             }
-            _metrics?.PushFinished(outcome.State);
+            if (outcome.Attempted || outcome.State != PushJobState.Queued)
+            {
+                _metrics?.PushFinished(outcome.State); // a push held for quiet hours is not an outcome yet
+            }
             try
             {
                 await RecordAsync(job, outcome);
@@ -172,7 +182,7 @@ internal sealed class PushWorker : BackgroundService
     }
 
     /// <summary>One attempt; null when the job goes back unattempted (no slot for its host in time).</summary>
-    private async Task<PushOutcome?> AttemptAsync(ClaimedJob job, CancellationToken stoppingToken)
+    private async Task<PushOutcome?> AttemptAsync(ClaimedJob job, PushDecision decision, CancellationToken stoppingToken)
     {
         var now = Now();
         var ttl = (int)Math.Min(Math.Ceiling((job.ExpiresAt - now).TotalSeconds), _options.MaxTtlSeconds);
@@ -187,6 +197,14 @@ internal sealed class PushWorker : BackgroundService
         if (job.ReadAt is not null)
         {
             return PushOutcome.Cancel("the notification was read before its push went out");
+        }
+        if (decision.Never)
+        {
+            return PushOutcome.Cancel("push is off for this category in the user's preferences");
+        }
+        if (decision.HoldUntil is { } until)
+        {
+            return until < job.ExpiresAt ? PushOutcome.Hold(until) : PushOutcome.Expire("the notification expires before the user's quiet hours end");
         }
         if (job.Endpoint is null || job.SubscriptionUserId != job.UserId)
         {

@@ -69,5 +69,6 @@ public sealed class HealthTests(ServerFixture fixture) : IClassFixture<ServerFix
         ("/api/notifications", "post", "201"), ("/api/notifications", "post", "200"), ("/api/notifications", "post", "400"),
         ("/api/notifications", "post", "503"), ("/api/notifications", "get", "200"), ("/api/notifications/unread-count", "get", "200"),
         ("/api/broadcasts", "post", "201"),
+        ("/api/preferences", "get", "200"), ("/api/preferences", "put", "200"), ("/api/preferences", "put", "400"),
     ];
 }

@@ -21,7 +21,7 @@ internal static class SendApi
     public static Task<HttpResponseMessage> PostAsync(HttpClient client, object body) =>
         PostAsync(client, JsonSerializer.Serialize(body));
 
-    /// <summary>Asserts <paramref name="expected"/> and the exact shape <c>{ "notifications": [ { "id", "userId" } ] }</c>.</summary>
+    /// <summary>Asserts <paramref name="expected"/> and the exact shape <c>{ "notifications": [ { "id", "userId" } ], "suppressed": [...] }</c>.</summary>
     public static async Task<IReadOnlyList<Sent>> ReadSentAsync(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.Created)
     {
         var text = await response.Content.ReadAsStringAsync();
@@ -29,7 +29,8 @@ internal static class SendApi
             $"Expected {(int)expected} {expected}, got {(int)response.StatusCode} {response.StatusCode}: {text}");
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         using var document = JsonDocument.Parse(text);
-        Assert.Equal(new[] { "notifications" }, document.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(new[] { "notifications", "suppressed" }, document.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(JsonValueKind.Array, document.RootElement.GetProperty("suppressed").ValueKind);
         var sent = new List<Sent>();
         foreach (var item in document.RootElement.GetProperty("notifications").EnumerateArray())
         {

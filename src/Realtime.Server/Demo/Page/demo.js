@@ -86,6 +86,8 @@ async function signIn(userId, admin) {
   await client.start();
   await loadPage(true);
   updatePushButton();
+  $('preferences-card').hidden = false;
+  loadPreferences().catch(showPreferencesError);
   if (session.admin) refreshStats();
 }
 
@@ -98,6 +100,7 @@ async function signOut() {
   $('inbox').replaceChildren();
   $('signin').hidden = false;
   $('inbox-card').hidden = true;
+  $('preferences-card').hidden = true;
   $('admin-card').hidden = true;
   $('who').textContent = '';
   setUnread(0);
@@ -297,6 +300,50 @@ async function presence(event) {
   target.replaceChildren(`${answer.userId} is online:`, table);
 }
 
+// -------------------------------------------------------------------- preferences ---
+
+const categoryList = (text) => text.split(',').map((c) => c.trim()).filter((c) => c.length > 0);
+
+/** Fills the form from the server's document (the defaults when the user never saved any). */
+async function loadPreferences() {
+  const p = await client.preferences.get();
+  $('pref-locale').value = p.locale ?? '';
+  $('pref-timezone').value = p.timeZone ?? (Intl.DateTimeFormat().resolvedOptions().timeZone || '');
+  $('pref-push').checked = p.channels.push;
+  const names = Object.keys(p.categories);
+  $('pref-muted').value = names.filter((c) => p.categories[c].inApp === false).join(', ');
+  $('pref-no-push').value = names.filter((c) => p.categories[c].push === false).join(', ');
+  $('pref-quiet').checked = p.quietHours !== null;
+  if (p.quietHours) {
+    $('pref-quiet-start').value = p.quietHours.start;
+    $('pref-quiet-end').value = p.quietHours.end;
+  }
+  $('preferences-status').textContent = '';
+}
+
+async function savePreferences(event) {
+  event.preventDefault();
+  const categories = {};
+  for (const name of categoryList($('pref-muted').value)) categories[name] = { ...categories[name], inApp: false };
+  for (const name of categoryList($('pref-no-push').value)) categories[name] = { ...categories[name], push: false };
+  const saved = await client.preferences.set({
+    locale: $('pref-locale').value.trim() || null,
+    timeZone: $('pref-timezone').value.trim() || null,
+    channels: { push: $('pref-push').checked },
+    categories,
+    quietHours: $('pref-quiet').checked ? { start: $('pref-quiet-start').value, end: $('pref-quiet-end').value } : null,
+  });
+  $('preferences-status').textContent = `Saved${saved.locale ? ` (${saved.locale})` : ''}.`;
+  $('preferences-status').className = 'muted';
+  log('preferences saved');
+}
+
+function showPreferencesError(error) {
+  const fields = error.fieldErrors ? Object.entries(error.fieldErrors).map(([field, messages]) => `${field}: ${messages.join(' ')}`) : [];
+  $('preferences-status').textContent = fields.length > 0 ? fields.join(' · ') : error.message;
+  $('preferences-status').className = 'error';
+}
+
 async function refreshStats() {
   if (!session?.admin) return;
   const stats = await api('GET', '/api/admin/stats');
@@ -335,6 +382,7 @@ $('enable-push').addEventListener('click', () => togglePush());
 $('broadcast-form').addEventListener('submit', (e) => broadcast(e).catch((error) => { $('admin-status').textContent = error.message; }));
 $('send-form').addEventListener('submit', (e) => send(e).catch((error) => { $('admin-status').textContent = error.message; }));
 $('presence-form').addEventListener('submit', (e) => presence(e).catch((error) => { $('presence').textContent = error.message; }));
+$('preferences-form').addEventListener('submit', (e) => savePreferences(e).catch(showPreferencesError));
 $('stats-refresh').addEventListener('click', () => refreshStats().catch(showError));
 setInterval(() => refreshStats().catch(() => {}), 5000);
 

@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Realtime.Server.Bus;
+
+namespace Realtime.Server.Preferences;
+
+/// <summary>
+/// This node's cache of users' effective preferences, read by every send (to filter recipients),
+/// by the push planner and worker, and by template rendering (for locales). A change made on any
+/// node drops the user's entry on every node through the bus (<see cref="CacheInvalidation"/>);
+/// entries also expire after <see cref="PreferencesOptions.PreferencesCacheSeconds"/>, and the whole
+/// cache is dropped when the bus reconnects (messages sent meanwhile are lost), so a lost message
+/// leaves a node stale for seconds at most.
+/// </summary>
+internal sealed class PreferencesCache
+{
+    /// <summary>The name of this cache in <see cref="CacheInvalidation.Cache"/>.</summary>
+    public const string CacheName = "preferences";
+
+    /// <summary>Past this many entries, expired ones are swept (and, if that is not enough, all): memory stays bounded.</summary>
+    private const int MaxEntries = 100_000;
+
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly PreferencesStore _store;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _lifetime;
+    private readonly IReadOnlySet<string> _mandatory;
+
+    /// <summary>Counts invalidations: a load that raced one is returned but not cached (it may predate the change).</summary>
+    private long _generation;
+
+    public PreferencesCache(PreferencesStore store, IMessageBus bus, TimeProvider time, IOptions<PreferencesOptions> options)
+    {
+        _store = store;
+        _time = time;
+        _lifetime = TimeSpan.FromSeconds(options.Value.PreferencesCacheSeconds);
+        _mandatory = options.Value.MandatorySet();
+        bus.OnCacheInvalidation(invalidation =>
+        {
+            if (invalidation.Cache == CacheName)
+            {
+                Invalidate(invalidation.Key);
+            }
+        });
+        bus.Reconnected += Clear;
+    }
+
+    /// <summary>The mandatory categories (<c>Notifications__MandatoryCategories</c>).</summary>
+    public IReadOnlySet<string> MandatoryCategories => _mandatory;
+
+    /// <summary>One user's effective preferences (the defaults when they saved none).</summary>
+    public async Task<EffectivePreferences> GetAsync(string userId, CancellationToken cancellationToken) =>
+        (await GetManyAsync([userId], cancellationToken))[userId];
+
+    /// <summary>
+    /// The effective preferences of each of <paramref name="userIds"/> (every one is in the answer;
+    /// the defaults for those who saved none), from this node's cache, reading the missing and
+    /// expired ones from PostgreSQL in one query.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, EffectivePreferences>> GetManyAsync(IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, EffectivePreferences>(userIds.Count, StringComparer.Ordinal);
+        List<string>? missing = null;
+        var now = _time.GetTimestamp();
+        foreach (var userId in userIds)
+        {
+            if (_entries.TryGetValue(userId, out var entry) && _time.GetElapsedTime(entry.LoadedAt, now) < _lifetime)
+            {
+                result[userId] = entry.Value;
+            }
+            else if (!result.ContainsKey(userId))
+            {
+                (missing ??= []).Add(userId);
+            }
+        }
+        if (missing is null)
+        {
+            return result;
+        }
+
+        var generation = Interlocked.Read(ref _generation);
+        var loadedAt = _time.GetTimestamp();
+        var stored = await _store.LoadAsync(missing, cancellationToken);
+        var cacheable = _lifetime > TimeSpan.Zero && Interlocked.Read(ref _generation) == generation;
+        if (cacheable && _entries.Count + missing.Count > MaxEntries)
+        {
+            Sweep();
+        }
+        foreach (var userId in missing)
+        {
+            if (result.ContainsKey(userId))
+            {
+                continue;
+            }
+            var value = new EffectivePreferences(userId, stored.GetValueOrDefault(userId) ?? PreferencesDocument.Default, _mandatory);
+            result[userId] = value;
+            if (cacheable)
+            {
+                _entries[userId] = new Entry(value, loadedAt);
+            }
+        }
+        // An invalidation that arrived while these were stored may have been overtaken: drop them again.
+        if (cacheable && Interlocked.Read(ref _generation) != generation)
+        {
+            foreach (var userId in missing)
+            {
+                _entries.TryRemove(userId, out _);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Drops one user's entry on this node (the bus calls it on every node when they change).</summary>
+    public void Invalidate(string userId)
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.TryRemove(userId, out _);
+    }
+
+    /// <summary>Drops every entry (the bus reconnected: invalidations sent meanwhile were lost).</summary>
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.Clear();
+    }
+
+    private void Sweep()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (userId, entry) in _entries)
+        {
+            if (_time.GetElapsedTime(entry.LoadedAt, now) >= _lifetime)
+            {
+                _entries.TryRemove(userId, out _);
+            }
+        }
+        if (_entries.Count > MaxEntries / 2)
+        {
+            _entries.Clear();
+        }
+    }
+
+    private sealed record Entry(EffectivePreferences Value, long LoadedAt);
+}
