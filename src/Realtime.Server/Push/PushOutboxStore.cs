@@ -72,9 +72,10 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
     /// then decide, per row, whether and when (<see cref="InsertJobs"/>).
     /// </summary>
     private const string SelectTargets = """
-        SELECT n.id AS NotificationId, n.user_id AS UserId, n.category AS Category, n.priority AS Priority,
+        SELECT n.id AS NotificationId, n.user_id AS UserId, nc.category AS Category, nc.priority AS Priority,
                s.id AS SubscriptionId, COALESCE(n.expires_at, n.created_at + @MaxAge) AS ExpiresAt
         FROM notifications n
+        JOIN notification_contents nc ON nc.id = n.content_id
         JOIN push_subscriptions s ON s.user_id = n.user_id AND (s.expires_at IS NULL OR s.expires_at > @Now)
         WHERE n.id > @After AND n.id <= @UpTo AND n.read_at IS NULL AND (n.expires_at IS NULL OR n.expires_at > @Now)
           AND NOT EXISTS (
