@@ -9,6 +9,7 @@ using Realtime.Server.Operations;
 using Realtime.Server.Presence;
 using Realtime.Server.Push;
 using Realtime.Server.Storage;
+using Realtime.Server.Templates;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -21,6 +22,7 @@ builder.AddLive();
 builder.AddPresence();
 builder.AddNotifications();
 builder.AddPush();
+builder.AddTemplates();
 builder.AddDemo();
 
 var app = builder.Build();
@@ -28,6 +30,7 @@ var app = builder.Build();
 // Who listens to whom, before anything starts.
 app.SubscribeLiveToBus();
 app.RecordConnections();
+app.SubscribeTemplatesToBus();
 
 app.UseOperations();
 app.UseAuthentication();
@@ -41,6 +44,7 @@ app.MapNotificationsApi();
 app.MapBroadcastsApi();
 app.MapPresenceApi();
 app.MapPushApi();
+app.MapTemplatesApi();
 app.MapLive();
 app.MapDemo();
 

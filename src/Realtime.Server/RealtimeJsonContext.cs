@@ -7,6 +7,7 @@ using Realtime.Server.Notifications;
 using Realtime.Server.Operations;
 using Realtime.Server.Presence;
 using Realtime.Server.Push;
+using Realtime.Server.Templates;
 
 namespace Realtime.Server;
 
@@ -30,4 +31,8 @@ namespace Realtime.Server;
 [JsonSerializable(typeof(ReducedPushPayload))]
 [JsonSerializable(typeof(PushSubscriptionResponse))]
 [JsonSerializable(typeof(VapidPublicKeyResponse))]
+[JsonSerializable(typeof(TemplateDocument))]
+[JsonSerializable(typeof(TemplateDefinition))]
+[JsonSerializable(typeof(TemplateResponse))]
+[JsonSerializable(typeof(TemplateListResponse))]
 internal sealed partial class RealtimeJsonContext : JsonSerializerContext;

@@ -19,25 +19,29 @@ internal static class NotificationStore
     {
         var command = new NpgsqlBatchCommand(Insert);
         command.Parameters.Add(new NpgsqlParameter<string[]>("UserIds", rows.Select(r => r.UserId).ToArray()));
-        AddContent(command, rows.Select(r => r.Send).ToList(), idBase, createdAt);
+        AddContent(command, rows.Select(r => r.Send).ToList(), idBase, createdAt, rows.Select(r => r.UserId).ToList());
         return command;
     }
 
     /// <summary>
     /// The parameters a notification and a broadcast share, one array element per row: <c>@IdBase</c>,
     /// <c>@CreatedAt</c>, <c>@Categories</c>, <c>@Titles</c>, <c>@Bodies</c>, <c>@Datas</c>, <c>@Links</c>, <c>@Priorities</c>, <c>@ExpiresAts</c>.
+    /// A row's text is its recipient's (<paramref name="userIds"/>, one per row; a template send renders per locale).
     /// </summary>
-    public static void AddContent(NpgsqlBatchCommand command, IReadOnlyList<ValidatedSend> sends, long idBase, DateTime createdAt) =>
+    public static void AddContent(NpgsqlBatchCommand command, IReadOnlyList<ValidatedSend> sends, long idBase, DateTime createdAt, IReadOnlyList<string>? userIds = null)
+    {
+        var texts = sends.Select((s, i) => s.TextFor(userIds?[i])).ToList();
         command.Parameters.AddRange(new NpgsqlParameter[]
         {
             new NpgsqlParameter<long>("IdBase", idBase),
             new NpgsqlParameter<DateTime>("CreatedAt", createdAt),
             new NpgsqlParameter<string[]>("Categories", sends.Select(s => s.Category).ToArray()),
-            new NpgsqlParameter<string[]>("Titles", sends.Select(s => s.Title).ToArray()),
-            new NpgsqlParameter<string?[]>("Bodies", sends.Select(s => s.Body).ToArray()),
+            new NpgsqlParameter<string[]>("Titles", texts.Select(t => t.Title).ToArray()),
+            new NpgsqlParameter<string?[]>("Bodies", texts.Select(t => t.Body).ToArray()),
             new NpgsqlParameter<string?[]>("Datas", sends.Select(s => s.DataJson).ToArray()),
-            new NpgsqlParameter<string?[]>("Links", sends.Select(s => s.Link).ToArray()),
+            new NpgsqlParameter<string?[]>("Links", texts.Select(t => t.Link).ToArray()),
             new NpgsqlParameter<string[]>("Priorities", sends.Select(s => s.Priority).ToArray()),
             new NpgsqlParameter<DateTime?[]>("ExpiresAts", sends.Select(s => s.ExpiresAt(createdAt)).ToArray()),
         });
+    }
 }

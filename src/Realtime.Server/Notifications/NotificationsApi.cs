@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Realtime.Server.Auth;
 using Realtime.Server.Contracts;
 using Realtime.Server.Operations;
+using Realtime.Server.Templates;
 
 namespace Realtime.Server.Notifications;
 
@@ -43,7 +44,7 @@ internal static class NotificationsApi
     }
 
     private static async Task<Results<Created<SendResponse>, Ok<SendResponse>, ValidationProblem, ProblemHttpResult>> SendAsync(
-        HttpContext context, GroupCommitQueue log, IdempotencyStore idempotency, CancellationToken cancellationToken)
+        HttpContext context, GroupCommitQueue log, IdempotencyStore idempotency, TemplateSends templates, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadJsonAsync(context, MaxSendBodyBytes, RealtimeJsonContext.Default.SendRequest, cancellationToken);
         if (body.Problem is not null)
@@ -55,6 +56,12 @@ internal static class NotificationsApi
         {
             return TypedResults.ValidationProblem(errors);
         }
+        var (prepared, templateErrors) = await templates.PrepareAsync(send, cancellationToken); // a template send: its texts, rendered per recipient
+        if (prepared is null)
+        {
+            return TypedResults.ValidationProblem(templateErrors);
+        }
+        send = prepared;
 
         var sender = context.User.UserId();
         if (send.IdempotencyKey is { } key)

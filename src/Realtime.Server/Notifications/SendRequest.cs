@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Realtime.Server.Templates;
 
 namespace Realtime.Server.Notifications;
 
@@ -15,6 +16,11 @@ internal sealed class SendRequest
     public string? Priority { get; set; }
     public long? TtlSeconds { get; set; }
     public string? IdempotencyKey { get; set; }
+
+    // A template send (Templates/): these instead of title, body and link.
+    public string? Template { get; set; }
+    public JsonElement? Variables { get; set; }
+    public string? Locale { get; set; }
 }
 
 /// <summary>A send that passed validation: recipients de-duplicated, defaults applied, data minified.</summary>
@@ -28,8 +34,19 @@ internal sealed record ValidatedSend(
     string Priority,
     long? TtlSeconds,
     string? IdempotencyKey,
-    bool Broadcast = false)
+    bool Broadcast = false,
+    TemplateSend? Template = null,
+    IReadOnlyDictionary<string, RenderedText>? TextByUser = null)
 {
+    /// <summary>
+    /// The text of <paramref name="userId"/>'s notification: a template send renders per locale, so
+    /// recipients may differ (<see cref="TextByUser"/>); otherwise every recipient gets the send's own.
+    /// </summary>
+    public (string Title, string? Body, string? Link) TextFor(string? userId) =>
+        userId is not null && TextByUser is not null && TextByUser.TryGetValue(userId, out var text)
+            ? (text.Title, text.Body, text.Link)
+            : (Title, Body, Link);
+
     /// <summary>How many ids this send takes: one per recipient, or one for a broadcast.</summary>
     public int RowCount => Broadcast ? 1 : UserIds.Count;
 
@@ -49,11 +66,22 @@ internal sealed record ValidatedSend(
                 writer.WriteStringValue(userId);
             }
             writer.WriteEndArray();
-            writer.WriteStringValue(Title);
-            writer.WriteStringValue(Body);
+            if (Template is not null)
+            {
+                // Rendered texts depend on recipients' locales, which may change between a call and its retry.
+                Template.WriteHashFields(writer);
+            }
+            else
+            {
+                writer.WriteStringValue(Title);
+                writer.WriteStringValue(Body);
+            }
             writer.WriteStringValue(Category);
             writer.WriteStringValue(DataJson);
-            writer.WriteStringValue(Link);
+            if (Template is null)
+            {
+                writer.WriteStringValue(Link);
+            }
             writer.WriteStringValue(Priority);
             if (TtlSeconds is { } ttl) writer.WriteNumberValue(ttl); else writer.WriteNullValue();
             writer.WriteEndArray();
