@@ -4,29 +4,40 @@ using Realtime.Server.Notifications;
 namespace Realtime.Server.Templates;
 
 /// <summary>
-/// Turns a validated template send into notifications' texts: looks the template up once (so the
-/// whole send renders one version, however it is edited meanwhile), applies its category, priority
-/// and TTL where the send gives none, picks each recipient's locale (<see cref="LocaleChain"/>),
-/// and renders each locale in use once, checked against the limits of a direct send.
+/// The template step of a send: looks the template up once, so the whole send renders one version
+/// however it is edited meanwhile, and has <see cref="TemplateSendRenderer"/> render it.
 /// </summary>
-internal sealed class TemplateSends(TemplateCache cache, TemplateEngine engine, IRecipientLocales recipientLocales)
+internal sealed class TemplateSends(TemplateCache cache, TemplateSendRenderer renderer)
 {
     /// <summary>The send ready to append (unchanged when it names no template), or the errors by field.</summary>
     public async Task<(ValidatedSend? Send, Dictionary<string, string[]> Errors)> PrepareAsync(ValidatedSend send, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
         if (send.Template is not { } request)
         {
-            return (send, errors);
+            return (send, []);
         }
-        void Fail(string field, string message) => errors.TryAdd(field, [message]);
-
         var template = await cache.GetAsync(request.Key, cancellationToken);
         if (template is null)
         {
-            Fail("template", $"There is no template '{request.Key}'.");
-            return (null, errors);
+            return (null, new Dictionary<string, string[]> { ["template"] = [$"There is no template '{request.Key}'."] });
         }
+        return await renderer.RenderAsync(send, template, cancellationToken);
+    }
+}
+
+/// <summary>
+/// Turns a template send into notifications' texts: applies the template's category, priority and
+/// TTL where the send gives none, picks each recipient's locale (<see cref="LocaleChain"/>), and
+/// renders each locale in use once, checked against the limits of a direct send.
+/// </summary>
+internal sealed class TemplateSendRenderer(TemplateEngine engine, IRecipientLocales recipientLocales)
+{
+    /// <summary>The send of <paramref name="template"/> (<paramref name="send"/>'s template) with its texts, or the errors by field.</summary>
+    public async Task<(ValidatedSend? Send, Dictionary<string, string[]> Errors)> RenderAsync(ValidatedSend send, CompiledTemplate template, CancellationToken cancellationToken)
+    {
+        var request = send.Template!;
+        var errors = new Dictionary<string, string[]>();
+        void Fail(string field, string message) => errors.TryAdd(field, [message]);
 
         var localeOf = await LocalesAsync(send.UserIds, request.Locale, template, cancellationToken);
         var inUse = localeOf.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();

@@ -21,6 +21,7 @@ internal static partial class TemplatesApi
         builder.Services.AddSingleton<TemplateEngine>();
         builder.Services.AddSingleton<TemplateStore>();
         builder.Services.AddSingleton<TemplateCache>();
+        builder.Services.AddSingleton<TemplateSendRenderer>();
         builder.Services.AddSingleton<TemplateSends>();
         // Users' preferred locales come from their preferences once that feature backs this.
         builder.Services.TryAddSingleton<IRecipientLocales, NoRecipientLocales>();
