@@ -86,7 +86,11 @@ internal static partial class TemplateValidator
         {
             Fail("defaultLocale", "defaultLocale is required: the locale for recipients whose own has no texts.");
         }
-        else if (document.Locales is { } given && !given.Keys.Contains(document.DefaultLocale, StringComparer.OrdinalIgnoreCase))
+        else if (document.Locales is not { Count: > 0 } given)
+        {
+            // Reported on locales.
+        }
+        else if (!given.Keys.Contains(document.DefaultLocale, StringComparer.OrdinalIgnoreCase))
         {
             Fail("defaultLocale", $"defaultLocale must be one of the locales ({string.Join(", ", given.Keys.Take(10).Select(Printable))}).");
         }
