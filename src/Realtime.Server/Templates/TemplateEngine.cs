@@ -110,7 +110,8 @@ internal sealed class TemplateEngine
     private static FluidValue ToValue(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.String => StringValue.Create(element.GetString()!),
-        JsonValueKind.Number => NumberValue.Create(element.TryGetDecimal(out var number) ? number : (decimal)element.GetDouble()),
+        // Liquid numbers are decimals; one beyond them (1e300) stays its JSON text.
+        JsonValueKind.Number => element.TryGetDecimal(out var number) ? NumberValue.Create(number) : StringValue.Create(element.GetRawText()),
         JsonValueKind.True => BooleanValue.True,
         JsonValueKind.False => BooleanValue.False,
         JsonValueKind.Array => new ArrayValue(element.EnumerateArray().Select(ToValue).ToArray()),

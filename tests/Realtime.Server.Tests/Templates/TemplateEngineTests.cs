@@ -26,6 +26,10 @@ public sealed class TemplateEngineTests
             """{ "order": { "id": 12, "items": ["a", "b"] }, "ok": true, "n": 1.5 }"""));
 
     [Fact]
+    public async Task ANumberBeyondLiquidsDecimalsRendersAsItsJsonText() =>
+        Assert.Equal("1e300 -1E+999", await RenderAsync("{{ big }} {{ small }}", """{ "big": 1e300, "small": -1E+999 }"""));
+
+    [Fact]
     public async Task VariableNamesAreCaseSensitive() =>
         Assert.Equal("[]", await RenderAsync("[{{ name }}]", """{ "Name": "Ann" }"""));
 
