@@ -64,7 +64,7 @@ internal sealed class TemplateEngine
     {
         if (!_parser.TryParse(source, out var template, out var error))
         {
-            return (null, error.Trim());
+            return (null, error.Split("\nSource:")[0].Trim()); // without the source it repeats
         }
         var analysis = TemplateAnalysis.Of(template, HasFilter);
         if (analysis.Problem is { } problem)

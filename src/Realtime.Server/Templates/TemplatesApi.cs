@@ -47,7 +47,7 @@ internal static partial class TemplatesApi
         var api = app.MapGroup("/api/templates").WithTags("Templates").RequireAuthorization(Policies.Templates);
         api.MapGet("/", ListAsync);
         api.MapGet("/{key}", GetAsync);
-        api.MapPut("/{key}", PutAsync).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        api.MapPut("/{key}", PutAsync).Accepts<TemplateDocument>("application/json").ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         api.MapDelete("/{key}", DeleteAsync);
         return app;
     }
