@@ -20,7 +20,7 @@ namespace Realtime.Server.Templates;
 /// <c>&lt;</c> stays <c>&lt;</c> (clients that put them into HTML must encode, as with direct sends).</item>
 /// </list>
 /// </summary>
-internal sealed class TemplateEngine
+internal sealed partial class TemplateEngine
 {
     public const int MaxSteps = 10_000; // a notification text takes a few dozen; loops over a variable's items included
     public const int MaxRecursion = 10;
@@ -44,6 +44,8 @@ internal sealed class TemplateEngine
             FileProvider = new Microsoft.Extensions.FileProviders.NullFileProvider(),
             CultureInfo = System.Globalization.CultureInfo.InvariantCulture,
             TimeZone = TimeZoneInfo.Utc,
+            // The time_zone filter: only names shaped like IANA ids reach the system's zone files (no paths).
+            TimeZoneResolver = id => IanaZoneId().IsMatch(id) ? TimeZoneInfo.FindSystemTimeZoneById(id) : throw new TimeZoneNotFoundException(),
             Now = time.GetUtcNow,
             ModelNamesComparer = StringComparer.Ordinal,
         };
@@ -119,6 +121,9 @@ internal sealed class TemplateEngine
             element.EnumerateObject().GroupBy(p => p.Name).ToDictionary(g => g.Key, g => ToValue(g.Last().Value)))),
         _ => NilValue.Instance,
     };
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z][A-Za-z0-9_+-]{0,40}(/[A-Za-z0-9_+-]{1,40}){0,2}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex IanaZoneId();
 
     /// <summary>Every filter, checked for time before and for size after: a filter's result is where strings and arrays grow.</summary>
     private static FilterDelegate Bounded(string name, FilterDelegate filter) => async (input, arguments, context) =>

@@ -30,6 +30,13 @@ public sealed class TemplateEngineTests
         Assert.Equal("1e300 -1E+999", await RenderAsync("{{ big }} {{ small }}", """{ "big": 1e300, "small": -1E+999 }"""));
 
     [Fact]
+    public async Task TheTimeZoneFilterTakesIanaIdsButNoPaths()
+    {
+        Assert.Equal("2026-06-01 14:00", await RenderAsync("{{ '2026-06-01T12:00:00Z' | time_zone: 'Europe/Vienna' | date: '%Y-%m-%d %H:%M' }}"));
+        Assert.Equal("2026-06-01 12:00", await RenderAsync("{{ '2026-06-01T12:00:00Z' | time_zone: '../../../etc/passwd' | date: '%Y-%m-%d %H:%M' }}"));
+    }
+
+    [Fact]
     public async Task VariableNamesAreCaseSensitive() =>
         Assert.Equal("[]", await RenderAsync("[{{ name }}]", """{ "Name": "Ann" }"""));
 
