@@ -31,7 +31,8 @@ internal sealed partial class TemplateEngine
 
     private const string DeadlineKey = "realtime.deadline";
 
-    private readonly FluidParser _parser = new(new FluidParserOptions { AllowFunctions = false });
+    // Built on first use: building Fluid's grammar costs start-up time a node that never sees a template need not pay.
+    private readonly Lazy<FluidParser> _parser = new(() => new FluidParser(new FluidParserOptions { AllowFunctions = false }));
     private readonly TemplateOptions _options;
 
     public TemplateEngine(TimeProvider time)
@@ -64,7 +65,7 @@ internal sealed partial class TemplateEngine
     /// </summary>
     public (ParsedTemplate? Template, string? Error) Parse(string source)
     {
-        if (!_parser.TryParse(source, out var template, out var error))
+        if (!_parser.Value.TryParse(source, out var template, out var error))
         {
             return (null, error.Split("\nSource:")[0].Trim()); // without the source it repeats
         }
