@@ -10,6 +10,7 @@ using Realtime.Server.Preferences;
 using Realtime.Server.Presence;
 using Realtime.Server.Push;
 using Realtime.Server.Storage;
+using Realtime.Server.Templates;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -23,6 +24,7 @@ builder.AddPresence();
 builder.AddPreferences();
 builder.AddNotifications();
 builder.AddPush();
+builder.AddTemplates();
 builder.AddDemo();
 
 var app = builder.Build();
@@ -30,6 +32,7 @@ var app = builder.Build();
 // Who listens to whom, before anything starts.
 app.SubscribeLiveToBus();
 app.RecordConnections();
+app.SubscribeTemplatesToBus();
 
 app.UseOperations();
 app.UseAuthentication();
@@ -44,6 +47,7 @@ app.MapBroadcastsApi();
 app.MapPresenceApi();
 app.MapPushApi();
 app.MapPreferencesApi();
+app.MapTemplatesApi();
 app.MapLive();
 app.MapDemo();
 

@@ -8,6 +8,7 @@ using Realtime.Server.Operations;
 using Realtime.Server.Preferences;
 using Realtime.Server.Presence;
 using Realtime.Server.Push;
+using Realtime.Server.Templates;
 
 namespace Realtime.Server;
 
@@ -32,4 +33,8 @@ namespace Realtime.Server;
 [JsonSerializable(typeof(PushSubscriptionResponse))]
 [JsonSerializable(typeof(VapidPublicKeyResponse))]
 [JsonSerializable(typeof(PreferencesDocument))]
+[JsonSerializable(typeof(TemplateDocument))]
+[JsonSerializable(typeof(TemplateDefinition))]
+[JsonSerializable(typeof(TemplateResponse))]
+[JsonSerializable(typeof(TemplateListResponse))]
 internal sealed partial class RealtimeJsonContext : JsonSerializerContext;

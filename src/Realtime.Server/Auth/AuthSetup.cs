@@ -65,6 +65,8 @@ internal static class AuthSetup
             .AddPolicy(Policies.Send, policy => policy.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(Scopes.Send)))
             .AddPolicy(Policies.Broadcast, policy => policy.RequireAuthenticatedUser()
                 .RequireAssertion(c => c.User.IsInRole(Roles.Admin) || c.User.HasScope(Scopes.Broadcast)))
+            .AddPolicy(Policies.Templates, policy => policy.RequireAuthenticatedUser()
+                .RequireAssertion(c => c.User.IsInRole(Roles.Admin) || c.User.HasScope(Scopes.Templates)))
             .AddPolicy(Policies.Admin, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Admin));
 
         return builder;

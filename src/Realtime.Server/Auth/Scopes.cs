@@ -4,6 +4,7 @@ internal static class Scopes
 {
     public const string Send = "notifications:send";
     public const string Broadcast = "notifications:broadcast";
+    public const string Templates = "templates:write";
 }
 
 internal static class Roles
@@ -16,4 +17,5 @@ internal static class Policies
     public const string Send = "send";
     public const string Broadcast = "broadcast";
     public const string Admin = "admin";
+    public const string Templates = "templates";
 }

@@ -261,8 +261,9 @@ internal sealed partial class GroupCommitQueue(
     private static SequencedNotification Serialize(long id, string? userId, ValidatedSend send, DateTime createdAt)
     {
         var expiresAt = send.ExpiresAt(createdAt);
-        var notification = new Notification(id, userId, send.Category, send.Title, send.Body,
-            send.DataJson is null ? null : RawJson.FromText(send.DataJson), send.Link, send.Priority,
+        var (title, body, link) = send.TextFor(userId);
+        var notification = new Notification(id, userId, send.Category, title, body,
+            send.DataJson is null ? null : RawJson.FromText(send.DataJson), link, send.Priority,
             send.Broadcast, createdAt, expiresAt, ReadAt: null, send.CollapseKey);
         var json = JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification);
         return new SequencedNotification(id, userId, createdAt, expiresAt, new RawJson(json));

@@ -93,7 +93,7 @@ internal static class NotificationStore
     {
         command.Parameters.Add(new NpgsqlParameter<long>("IdBase", idBase));
         command.Parameters.Add(new NpgsqlParameter<DateTime>("CreatedAt", createdAt));
-        AddContentColumns(command, sends.Select(s => s.Content).ToList());
+        AddContentColumns(command, sends.Select(s => s.ContentFor(null)).ToList());
         command.Parameters.Add(new NpgsqlParameter<DateTime?[]>("ExpiresAts", sends.Select(s => s.ExpiresAt(createdAt)).ToArray()));
     }
 

@@ -3,6 +3,7 @@ using Realtime.Server.Auth;
 using Realtime.Server.Contracts;
 using Realtime.Server.Operations;
 using Realtime.Server.Preferences;
+using Realtime.Server.Templates;
 
 namespace Realtime.Server.Notifications;
 
@@ -44,7 +45,7 @@ internal static class NotificationsApi
     }
 
     private static async Task<Results<Created<SendResponse>, Ok<SendResponse>, ValidationProblem, ProblemHttpResult>> SendAsync(
-        HttpContext context, GroupCommitQueue log, IdempotencyStore idempotency, RecipientFilter recipients, CancellationToken cancellationToken)
+        HttpContext context, GroupCommitQueue log, IdempotencyStore idempotency, TemplateSends templates, RecipientFilter recipients, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadJsonAsync(context, MaxSendBodyBytes, RealtimeJsonContext.Default.SendRequest, cancellationToken);
         if (body.Problem is not null)
@@ -56,6 +57,12 @@ internal static class NotificationsApi
         {
             return TypedResults.ValidationProblem(errors);
         }
+        var (prepared, templateErrors) = await templates.PrepareAsync(send, cancellationToken); // a template send: its texts, rendered per recipient
+        if (prepared is null)
+        {
+            return TypedResults.ValidationProblem(templateErrors);
+        }
+        send = prepared;
 
         var sender = context.User.UserId();
         if (send.IdempotencyKey is { } key)

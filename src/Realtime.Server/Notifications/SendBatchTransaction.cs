@@ -88,16 +88,22 @@ internal static class SendBatchTransaction
                 broadcasts.Add((pending.Sender, pending.Send));
                 continue;
             }
-            var content = pending.Send.Content;
-            if (!contentIndexes.TryGetValue(content, out var index))
+            int IndexOf(NotificationContent content)
             {
-                index = contents.Count;
-                contentIndexes.Add(content, index);
-                contents.Add(content);
+                if (!contentIndexes.TryGetValue(content, out var index))
+                {
+                    index = contents.Count;
+                    contentIndexes.Add(content, index);
+                    contents.Add(content);
+                }
+                return index;
             }
+            // A template send's recipients may read different texts (one per locale); any other send's read one.
+            var shared = pending.Send.TextByUser is null ? IndexOf(pending.Send.ContentFor(null)) : -1;
             var expiresAt = pending.Send.ExpiresAt(createdAt);
             foreach (var userId in pending.Send.UserIds)
             {
+                var index = shared >= 0 ? shared : IndexOf(pending.Send.ContentFor(userId));
                 rows.Add(new NotificationRecipient(userId, index, expiresAt, pending.Send.CollapseKey));
                 if (pending.Send.IdempotencyKey is { } key)
                 {

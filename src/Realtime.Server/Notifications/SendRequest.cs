@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Realtime.Server.Templates;
 
 namespace Realtime.Server.Notifications;
 
@@ -16,6 +17,11 @@ internal sealed class SendRequest
     public long? TtlSeconds { get; set; }
     public string? IdempotencyKey { get; set; }
     public string? CollapseKey { get; set; }
+
+    // A template send (Templates/): these instead of title, body and link.
+    public string? Template { get; set; }
+    public JsonElement? Variables { get; set; }
+    public string? Locale { get; set; }
 }
 
 /// <summary>A send that passed validation: recipients de-duplicated, defaults applied, data minified.</summary>
@@ -30,10 +36,25 @@ internal sealed record ValidatedSend(
     long? TtlSeconds,
     string? IdempotencyKey,
     bool Broadcast = false,
-    string? CollapseKey = null)
+    string? CollapseKey = null,
+    TemplateSend? Template = null,
+    IReadOnlyDictionary<string, RenderedText>? TextByUser = null)
 {
-    /// <summary>What every notification of this send shows (stored once, see <see cref="NotificationStore"/>).</summary>
-    public NotificationContent Content => new(Category, Title, Body, DataJson, Link, Priority);
+    /// <summary>
+    /// The text of <paramref name="userId"/>'s notification: a template send renders per locale, so
+    /// recipients may differ (<see cref="TextByUser"/>); otherwise every recipient gets the send's own.
+    /// </summary>
+    public (string Title, string? Body, string? Link) TextFor(string? userId) =>
+        userId is not null && TextByUser is not null && TextByUser.TryGetValue(userId, out var text)
+            ? (text.Title, text.Body, text.Link)
+            : (Title, Body, Link);
+
+    /// <summary>What <paramref name="userId"/>'s notification shows (equal contents of a batch are stored once, see <see cref="NotificationStore"/>).</summary>
+    public NotificationContent ContentFor(string? userId)
+    {
+        var (title, body, link) = TextFor(userId);
+        return new(Category, title, body, DataJson, link, Priority);
+    }
 
     /// <summary>
     /// The recipients as requested, when preferences left out some of <see cref="UserIds"/>: the
@@ -60,11 +81,22 @@ internal sealed record ValidatedSend(
                 writer.WriteStringValue(userId);
             }
             writer.WriteEndArray();
-            writer.WriteStringValue(Title);
-            writer.WriteStringValue(Body);
+            if (Template is not null)
+            {
+                // Rendered texts depend on recipients' locales, which may change between a call and its retry.
+                Template.WriteHashFields(writer);
+            }
+            else
+            {
+                writer.WriteStringValue(Title);
+                writer.WriteStringValue(Body);
+            }
             writer.WriteStringValue(Category);
             writer.WriteStringValue(DataJson);
-            writer.WriteStringValue(Link);
+            if (Template is null)
+            {
+                writer.WriteStringValue(Link);
+            }
             writer.WriteStringValue(Priority);
             if (TtlSeconds is { } ttl) writer.WriteNumberValue(ttl); else writer.WriteNullValue();
             if (CollapseKey is not null) writer.WriteStringValue(CollapseKey);

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Realtime.Server.Auth;
 using Realtime.Server.Contracts;
+using Realtime.Server.Templates;
 
 namespace Realtime.Server.Notifications;
 
@@ -49,10 +50,14 @@ internal static class SendRequestValidator
             Fail("idempotencyKey", "Broadcasts take no idempotencyKey.");
         }
 
+        var template = TemplateSend.Check(request, broadcast, Fail);
         var title = request.Title;
         if (string.IsNullOrEmpty(title))
         {
-            Fail("title", "The title is required.");
+            if (template is null)
+            {
+                Fail("title", "The title is required.");
+            }
         }
         else
         {
@@ -97,14 +102,7 @@ internal static class SendRequestValidator
 
         if (request.Link is not null)
         {
-            if (!Uri.TryCreate(request.Link, UriKind.Absolute, out var link) || link.Scheme is not ("http" or "https") || string.IsNullOrEmpty(link.Host))
-            {
-                Fail("link", "link must be an absolute http or https URL.");
-            }
-            else
-            {
-                CheckText("link", request.Link, MaxLinkLength, Fail);
-            }
+            CheckLink("link", request.Link, Fail);
         }
 
         var priority = request.Priority is null ? NotificationPriority.Normal : NotificationPriority.Normalize(request.Priority);
@@ -145,7 +143,7 @@ internal static class SendRequestValidator
             return (null, errors);
         }
 
-        return (new ValidatedSend(userIds!, title!, request.Body, category, dataJson, request.Link, priority!, request.TtlSeconds, request.IdempotencyKey, broadcast, request.CollapseKey), errors);
+        return (new ValidatedSend(userIds!, title ?? "", request.Body, category, dataJson, request.Link, priority!, request.TtlSeconds, request.IdempotencyKey, broadcast, request.CollapseKey, template), errors);
     }
 
     private static List<string>? ValidateRecipients(SendRequest request, Action<string, string> fail)
@@ -205,7 +203,20 @@ internal static class SendRequestValidator
         return true;
     }
 
-    private static void CheckText(string field, string value, int maxLength, Action<string, string> fail)
+    /// <summary>An absolute http(s) URL within the length and character rules.</summary>
+    internal static void CheckLink(string field, string value, Action<string, string> fail)
+    {
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var link) || link.Scheme is not ("http" or "https") || string.IsNullOrEmpty(link.Host))
+        {
+            fail(field, $"{field} must be an absolute http or https URL.");
+        }
+        else
+        {
+            CheckText(field, value, MaxLinkLength, fail);
+        }
+    }
+
+    internal static void CheckText(string field, string value, int maxLength, Action<string, string> fail)
     {
         if (value.Length > maxLength)
         {
@@ -225,7 +236,7 @@ internal static class SendRequestValidator
     /// Compact JSON, escaping only what JSON requires, so the size limit counts what the client
     /// sent (not <c>\u00E9</c> for every é) and the stored data stays as readable as it came.
     /// </summary>
-    private static string Minify(JsonElement data)
+    internal static string Minify(JsonElement data)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))

@@ -16,8 +16,13 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    private RealtimeServer(Dictionary<string, string?> settings) => _settings = settings;
+    private RealtimeServer(Dictionary<string, string?> settings, Action<IServiceCollection>? services)
+    {
+        _settings = settings;
+        _services = services;
+    }
 
     public TestTime Time { get; } = new();
 
@@ -28,8 +33,12 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
 
     public Uri BaseAddress { get; private set; } = null!;
 
-    /// <summary>Starts a node on <paramref name="connectionString"/> and waits until it is ready.</summary>
-    public static async Task<RealtimeServer> StartAsync(string connectionString, IDictionary<string, string?>? settings = null, bool waitUntilReady = true)
+    /// <summary>
+    /// Starts a node on <paramref name="connectionString"/> and waits until it is ready;
+    /// <paramref name="services"/> may replace the node's services (a boundary a test plays itself).
+    /// </summary>
+    public static async Task<RealtimeServer> StartAsync(string connectionString, IDictionary<string, string?>? settings = null, bool waitUntilReady = true,
+        Action<IServiceCollection>? services = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -47,7 +56,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
         {
             all[key] = value;
         }
-        var server = new RealtimeServer(all);
+        var server = new RealtimeServer(all, services);
         server.UseKestrel(0);
         server.StartServer();
         var addresses = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
@@ -71,6 +80,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
         {
             services.AddSingleton<TimeProvider>(Time);
             services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs);
+            _services?.Invoke(services);
         });
     }
 
