@@ -88,15 +88,29 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         return Task.CompletedTask;
     }
 
-    /// <summary>Carried on the user-events channel: both are small, per-key and unordered across keys.</summary>
-    public Task PublishAsync(CacheInvalidation invalidation, CancellationToken cancellationToken)
+    /// <summary>
+    /// Carried on the user-events channel: both are small, per-key and unordered across keys. Awaited,
+    /// unlike the others: Redis answers a PUBLISH once it has handed the message to every subscriber's
+    /// connection, so when the caller's change is answered the other nodes are already being told.
+    /// A failure is logged, never thrown: the entries expire on their own, and every cache is
+    /// cleared when the bus reconnects.
+    /// </summary>
+    public async Task PublishAsync(CacheInvalidation invalidation, CancellationToken cancellationToken)
     {
         foreach (var handler in _invalidationHandlers)
         {
             handler(invalidation);
         }
-        Publish(_channels.UserEvents, InvalidationKind, BusMessageCodec.Encode(_nodeId, invalidation));
-        return Task.CompletedTask;
+        _metrics?.BusPublished(InvalidationKind);
+        try
+        {
+            await _redis.GetSubscriber().PublishAsync(RedisChannel.Literal(_channels.UserEvents), BusMessageCodec.Encode(_nodeId, invalidation));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            LogPublishFailed(_logger, _channels.UserEvents, ex.Message);
+            _metrics?.BusPublishFailed(InvalidationKind);
+        }
     }
 
     public void OnBatch(Action<NotificationBatch> handler) => _batchHandlers.Add(handler);

@@ -68,7 +68,7 @@ public sealed partial class TemplateVersionTests(TemplatesFixture fixture) : ICl
 
         await using var connection = await fixture.Database.OpenAsync();
         var rows = (await connection.QueryAsync<(string UserId, string Title, string Body)>(
-            "SELECT user_id, title, body FROM notifications WHERE user_id = ANY(@recipients)", new { recipients })).ToList();
+            "SELECT n.user_id, c.title, c.body FROM notifications n JOIN notification_contents c ON c.id = n.content_id WHERE n.user_id = ANY(@recipients)", new { recipients })).ToList();
         Assert.Equal(sent * recipients.Length, rows.Count);
 
         var versionsSeen = new HashSet<int>();
