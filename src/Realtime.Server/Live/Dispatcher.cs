@@ -4,7 +4,9 @@ namespace Realtime.Server.Live;
 
 /// <summary>
 /// Hands sequenced notifications and per-user events to this node's connections. It only enqueues
-/// (never waits for a client), so one slow connection cannot hold anyone else up.
+/// (never waits for a client), so one slow connection cannot hold anyone else up. Each notification
+/// is wrapped once (<see cref="NotificationFrames"/>), so every connection that gets it shares the
+/// same serialized frames.
 /// </summary>
 internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresher unreadCounts, TimeProvider time)
 {
@@ -15,14 +17,15 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
             return;
         }
 
+        var frames = new NotificationFrames(notification);
         if (notification.UserId is null)
         {
-            // A broadcast: the same serialized message for every connection, and everyone's count moved.
+            // A broadcast: the same frames for every connection, and everyone's count moved (one sweep for all).
             foreach (var connection in registry.All)
             {
-                connection.EnqueueNotification(notification);
-                unreadCounts.Request(connection.UserId);
+                connection.EnqueueNotification(frames);
             }
+            unreadCounts.RequestEveryone();
             return;
         }
 
@@ -33,7 +36,7 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
         }
         foreach (var connection in connections)
         {
-            connection.EnqueueNotification(notification);
+            connection.EnqueueNotification(frames);
         }
         unreadCounts.Request(notification.UserId);
     }

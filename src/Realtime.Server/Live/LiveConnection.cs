@@ -79,7 +79,7 @@ internal abstract partial class LiveConnection
     /// <summary>True once the connection was closed for falling behind.</summary>
     public bool FellBehind { get; private set; }
 
-    public void EnqueueNotification(SequencedNotification notification) => Offer(new LiveNotification(notification));
+    public void EnqueueNotification(NotificationFrames notification) => Offer(new LiveNotification(notification));
 
     public void EnqueueEvent(string target, RawJson payload) => Offer(new LiveEvent(target, payload));
 
@@ -121,8 +121,8 @@ internal abstract partial class LiveConnection
                 Interlocked.Add(ref _queuedBytes, -item.Size);
                 switch (item)
                 {
-                    case LiveNotification { Notification: var notification }:
-                        await WriteLiveAsync(notification, cancellationToken);
+                    case LiveNotification { Frames: var frames }:
+                        await WriteLiveAsync(frames, cancellationToken);
                         break;
                     case LiveEvent liveEvent:
                         await WriteAsync(liveEvent.Target, liveEvent.Payload, null, cancellationToken);
@@ -170,6 +170,10 @@ internal abstract partial class LiveConnection
 
     /// <summary>Writes one message to the client; <paramref name="id"/> is set for notifications.</summary>
     protected abstract ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken);
+
+    /// <summary>Writes a live notification, as the frames shared by every connection of this transport.</summary>
+    protected virtual ValueTask WriteNotificationAsync(NotificationFrames frames, CancellationToken cancellationToken) =>
+        WriteAsync(ClientTargets.Notification, frames.Notification.Json, frames.Notification.Id, cancellationToken);
 
     /// <summary>Writes a keep-alive; transports with their own (SignalR pings) write nothing.</summary>
     protected virtual ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
@@ -242,13 +246,14 @@ internal abstract partial class LiveConnection
         }
     }
 
-    private async ValueTask WriteLiveAsync(SequencedNotification notification, CancellationToken cancellationToken)
+    private async ValueTask WriteLiveAsync(NotificationFrames frames, CancellationToken cancellationToken)
     {
+        var notification = frames.Notification;
         if (notification.Id <= _lastSent || notification.ExpiresAt <= _time.GetUtcNow().UtcDateTime)
         {
             return;
         }
-        await WriteAsync(ClientTargets.Notification, notification.Json, notification.Id, cancellationToken);
+        await WriteNotificationAsync(frames, cancellationToken);
         _metrics.Delivered(Transport, notification.CreatedAt, _time.GetUtcNow().UtcDateTime, live: true);
         if (_sentAbove < 0)
         {
@@ -317,9 +322,9 @@ internal abstract partial class LiveConnection
         public virtual long Size => 0;
     }
 
-    private sealed record LiveNotification(SequencedNotification Notification) : Outgoing
+    private sealed record LiveNotification(NotificationFrames Frames) : Outgoing
     {
-        public override long Size => Notification.Json.Utf8.Length;
+        public override long Size => Frames.Notification.Json.Utf8.Length;
     }
 
     private sealed record LiveEvent(string Target, RawJson Payload) : Outgoing
