@@ -43,9 +43,15 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
 
     public void Deliver(UserEvent userEvent)
     {
-        foreach (var connection in registry.ForUser(userEvent.UserId))
+        var connections = registry.ForUser(userEvent.UserId);
+        if (connections.IsEmpty)
         {
-            connection.EnqueueEvent(userEvent.Target, userEvent.Payload);
+            return;
+        }
+        var frames = new EventFrames(userEvent.Target, userEvent.Payload);
+        foreach (var connection in connections)
+        {
+            connection.EnqueueEvent(frames);
         }
     }
 }

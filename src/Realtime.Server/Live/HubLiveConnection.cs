@@ -17,6 +17,9 @@ internal sealed class HubLiveConnection(HubCallerContext context, HubConnectionC
     protected override ValueTask WriteNotificationAsync(NotificationFrames frames, CancellationToken cancellationToken) =>
         connection.WriteAsync(frames.Hub, cancellationToken);
 
+    protected override ValueTask WriteEventAsync(EventFrames userEvent, CancellationToken cancellationToken) =>
+        connection.WriteAsync(userEvent.Hub, cancellationToken);
+
     /// <summary>
     /// Aborts the HTTP connection as well: SignalR alone would first try to send its close message
     /// into the stuck client's full pipe and hold the connection until its send timeout.

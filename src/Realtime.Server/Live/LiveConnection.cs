@@ -99,7 +99,7 @@ internal abstract partial class LiveConnection
 
     public void EnqueueNotification(NotificationFrames notification) => Offer(new LiveNotification(notification));
 
-    public void EnqueueEvent(string target, RawJson payload) => Offer(new LiveEvent(target, payload));
+    public void EnqueueEvent(EventFrames userEvent) => Offer(new LiveEvent(userEvent));
 
     /// <summary>Queues a keep-alive for transports that need their own (SSE comments).</summary>
     public void EnqueueKeepAlive() => Offer(KeepAlive.Instance);
@@ -192,6 +192,10 @@ internal abstract partial class LiveConnection
     /// <summary>Writes a live notification, as the frames shared by every connection of this transport.</summary>
     protected virtual ValueTask WriteNotificationAsync(NotificationFrames frames, CancellationToken cancellationToken) =>
         WriteAsync(ClientTargets.Notification, frames.Notification.Json, frames.Notification.Id, cancellationToken);
+
+    /// <summary>Writes a per-user event, as the frames shared by every connection that gets it.</summary>
+    protected virtual ValueTask WriteEventAsync(EventFrames userEvent, CancellationToken cancellationToken) =>
+        WriteAsync(userEvent.Target, userEvent.Payload, null, cancellationToken);
 
     /// <summary>Writes a keep-alive; transports with their own (SignalR pings) write nothing.</summary>
     protected virtual ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
@@ -306,8 +310,8 @@ internal abstract partial class LiveConnection
                     case LiveNotification { Frames: var frames }:
                         await WriteLiveAsync(frames, _cancellation);
                         break;
-                    case LiveEvent liveEvent:
-                        await WriteAsync(liveEvent.Target, liveEvent.Payload, null, _cancellation);
+                    case LiveEvent { Frames: var userEvent }:
+                        await WriteEventAsync(userEvent, _cancellation);
                         break;
                     case ResumeRequest resume:
                         await ResumeNowAsync(resume, _cancellation);
@@ -423,9 +427,9 @@ internal abstract partial class LiveConnection
         public override long Size => Frames.Notification.Json.Utf8.Length;
     }
 
-    private sealed record LiveEvent(string Target, RawJson Payload) : Outgoing
+    private sealed record LiveEvent(EventFrames Frames) : Outgoing
     {
-        public override long Size => Payload.Utf8.Length;
+        public override long Size => Frames.Payload.Utf8.Length;
     }
 
     private sealed record KeepAlive : Outgoing

@@ -68,3 +68,24 @@ internal sealed class NotificationFrames(SequencedNotification notification)
         return buffer.ToArray();
     }
 }
+
+/// <summary>
+/// A per-user event (<c>unreadCount</c>, <c>notificationRead</c>, <c>notificationDeleted</c>) as
+/// every connection that gets it is sent it: serialized once per hub protocol and once for SSE,
+/// on first use (a broadcast's unread-count sweep sends the same count to many users).
+/// </summary>
+internal sealed class EventFrames(string target, RawJson payload)
+{
+    private SerializedHubMessage? _hub;
+    private byte[]? _sse;
+
+    public string Target { get; } = target;
+
+    public RawJson Payload { get; } = payload;
+
+    public SerializedHubMessage Hub =>
+        Volatile.Read(ref _hub) ?? Interlocked.CompareExchange(ref _hub, NotificationFrames.HubInvocation(Target, Payload), null) ?? _hub!;
+
+    public byte[] Sse =>
+        Volatile.Read(ref _sse) ?? Interlocked.CompareExchange(ref _sse, NotificationFrames.SseFrame(Target, Payload, id: null), null) ?? _sse!;
+}

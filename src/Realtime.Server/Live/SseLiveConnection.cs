@@ -24,6 +24,9 @@ internal sealed class SseLiveConnection(string id, string userId, HttpResponse r
     protected override ValueTask WriteNotificationAsync(NotificationFrames frames, CancellationToken cancellationToken) =>
         WriteFrameAsync(frames.Sse, cancellationToken);
 
+    protected override ValueTask WriteEventAsync(EventFrames userEvent, CancellationToken cancellationToken) =>
+        WriteFrameAsync(userEvent.Sse, cancellationToken);
+
     protected override ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken) => WriteFrameAsync(PingFrame, cancellationToken);
 
     public override void Close() => lifetime.Cancel();

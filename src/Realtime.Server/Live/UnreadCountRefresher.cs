@@ -121,12 +121,16 @@ internal sealed partial class UnreadCountRefresher(
         try
         {
             var counts = await inbox.UnreadCountsAsync(users, cancellationToken);
+            var messages = new Dictionary<int, EventFrames>(); // users with the same count share one serialized message
             foreach (var (userId, unread) in counts)
             {
-                var payload = ClientPayloads.UnreadCount(unread);
+                if (!messages.TryGetValue(unread, out var message))
+                {
+                    messages[unread] = message = new EventFrames(ClientTargets.UnreadCount, ClientPayloads.UnreadCount(unread));
+                }
                 foreach (var connection in registry.ForUser(userId))
                 {
-                    connection.EnqueueEvent(ClientTargets.UnreadCount, payload);
+                    connection.EnqueueEvent(message);
                 }
             }
         }
