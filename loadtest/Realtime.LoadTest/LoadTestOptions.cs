@@ -209,7 +209,11 @@ internal sealed record LoadTestOptions
                        notifications lost and duplicated meanwhile (Realtime: must be 0 and 0).
           storage      one bulk send of --bulk recipients (default 1,000 here) with a 4,000-char
                        body and 16 KB of data; bytes stored per recipient (needs --postgres).
-          push         not available yet: it needs Web Push (pushes/s to a local fake push service).
+          push         -n offline users, each with one Web Push subscription on the tool's own local
+                       fake push service (loopback Kestrel, answers 201, does not decrypt); bulk
+                       sends of --bulk of them (100) at -r pushes per second for -d seconds:
+                       pushes/s received (first to last), not pushed and duplicated, the server's
+                       CPU per push. The server needs Push__AllowInsecureEndpoints=true.
 
         Targets:
           -t, --target NAME=URL[,send=URL][,pid=PID]   a server (repeatable; default
@@ -240,7 +244,7 @@ internal sealed record LoadTestOptions
         Options:
           -n, --connections N (1000)  -d, --duration SECONDS (10)  -r, --rate PER_SECOND (100)
           --connect-rate PER_SECOND (2000)  --connect-concurrency N (100)
-          -c, --concurrency N (64, sends)  --bulk N (100, sends; 1000, storage)
+          -c, --concurrency N (64, sends)  --bulk N (100, sends and push; 1000, storage)
           --max-in-flight N (2000: open-loop sends past it are counted as skipped)
           --drain SECONDS (10: how long to wait for the last deliveries)
           --warmup SECONDS (3: latency, fanout and sends first run this long at the same rate,

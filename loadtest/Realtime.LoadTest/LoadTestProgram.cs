@@ -24,11 +24,6 @@ internal static class LoadTestProgram
             Console.WriteLine(LoadTestOptions.Help);
             return 0;
         }
-        if (options.Scenario == "push")
-        {
-            Console.WriteLine("push: not available yet: it needs Web Push, which this server does not have (nothing measured)");
-            return 0;
-        }
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
@@ -105,6 +100,7 @@ internal static class LoadTestProgram
         "sends" => SendsScenario.RunAsync(context),
         "storm" => StormScenario.RunAsync(context),
         "storage" => StorageScenario.RunAsync(context),
-        var other => throw new ArgumentException($"unknown scenario '{other}' (connections, latency, fanout, sends, storm, storage)"),
+        "push" => PushScenario.RunAsync(context),
+        var other => throw new ArgumentException($"unknown scenario '{other}' (connections, latency, fanout, sends, storm, storage, push)"),
     };
 }

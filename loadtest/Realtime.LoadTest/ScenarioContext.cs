@@ -24,6 +24,8 @@ internal sealed class ScenarioContext(LoadTestOptions options, Target target, Se
 
     public long? ServerRss() => ServerProbe.RssBytes(ServerPid);
 
+    public TimeSpan? ServerCpu() => ServerProbe.CpuTime(ServerPid);
+
     private bool ClientsIsLoopback => Target.Url.IsLoopback;
 
     public ScenarioResult NewResult(string scenario) => new(scenario, Target.Name);

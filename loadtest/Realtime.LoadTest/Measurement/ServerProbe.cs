@@ -34,6 +34,29 @@ internal static class ServerProbe
         return null;
     }
 
+    /// <summary>
+    /// CPU time the process has used (user + system, from <c>/proc/PID/stat</c>): robust to a busy
+    /// machine where rates are not, so a scenario can report the server's CPU per unit of work.
+    /// </summary>
+    public static TimeSpan? CpuTime(int? pid)
+    {
+        if (pid is null)
+        {
+            return null;
+        }
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture); // utime, stime
+            return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ is 100 on Linux
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
     public static int? FindListener(int port)
     {
         var inodes = new HashSet<string>(StringComparer.Ordinal);

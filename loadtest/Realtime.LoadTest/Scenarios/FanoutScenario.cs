@@ -21,6 +21,8 @@ internal static class FanoutScenario
         await Warmup.RunAsync(context, ledger, pool.Connected, s => s.BroadcastAsync(DeliveryLedger.WarmupSeq, context.CancellationToken), MaxWarmupBroadcasts);
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
         var start = Stopwatch.GetTimestamp();
+        var cpuBefore = context.ServerCpu();
+        var deliveredBefore = ledger.Delivered;
         var lastCount = 0L;
         var lastAt = start;
         await using (Progress.Start(context, "fanout", () =>
@@ -51,6 +53,11 @@ internal static class FanoutScenario
         var window = Stopwatch.GetElapsedTime(start, Math.Max(ledger.LastDeliveryTimestamp, start + 1));
         result.Add("deliveries offered (/s)", options.Rate * result["connections"]);
         result.Add("deliveries (/s)", ledger.Delivered / Math.Max(0.001, window.TotalSeconds));
+        if (cpuBefore is { } before && context.ServerCpu() is { } after && ledger.Delivered > deliveredBefore)
+        {
+            // CPU per delivery holds up on a machine shared with other work, where rates do not.
+            result.Add("server CPU per 1,000 deliveries (ms)", (after - before).TotalMilliseconds * 1000 / (ledger.Delivered - deliveredBefore));
+        }
         result.Add("still connected", pool.Connected);
         sender.AddTo(result, "broadcasts");
         Receivers.AddDeliveries(result, ledger);

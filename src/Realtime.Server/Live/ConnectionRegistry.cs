@@ -22,7 +22,20 @@ internal sealed partial class ConnectionRegistry(IOptions<LiveOptions> options, 
     /// <summary>Raised after a connection leaves. Handlers must be quick.</summary>
     public event Action<LiveConnection>? Removed;
 
-    public ICollection<LiveConnection> All => _all.Keys;
+    /// <summary>Every connection, enumerated without locks or a copy (one added or removed meanwhile may or may not be seen).</summary>
+    public IEnumerable<LiveConnection> All
+    {
+        get
+        {
+            foreach (var (connection, _) in _all)
+            {
+                yield return connection;
+            }
+        }
+    }
+
+    /// <summary>The users with a connection here, each once.</summary>
+    public IEnumerable<string> Users => _byUser.Select(entry => entry.Key);
 
     public ImmutableArray<LiveConnection> ForUser(string userId) =>
         _byUser.TryGetValue(userId, out var connections) ? connections : ImmutableArray<LiveConnection>.Empty;

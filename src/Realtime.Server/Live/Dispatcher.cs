@@ -5,7 +5,9 @@ namespace Realtime.Server.Live;
 
 /// <summary>
 /// Hands sequenced notifications and per-user events to this node's connections. It only enqueues
-/// (never waits for a client), so one slow connection cannot hold anyone else up.
+/// (never waits for a client), so one slow connection cannot hold anyone else up. Each notification
+/// is wrapped once (<see cref="NotificationFrames"/>), so every connection that gets it shares the
+/// same serialized frames.
 /// </summary>
 internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresher unreadCounts, TimeProvider time)
 {
@@ -16,14 +18,15 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
             return;
         }
 
+        var frames = new NotificationFrames(notification);
         if (notification.UserId is null)
         {
-            // A broadcast: the same serialized message for every connection, and everyone's count moved.
+            // A broadcast: the same frames for every connection, and everyone's count moved (one sweep for all).
             foreach (var connection in registry.All)
             {
-                connection.EnqueueNotification(notification);
-                unreadCounts.Request(connection.UserId);
+                connection.EnqueueNotification(frames);
             }
+            unreadCounts.RequestEveryone();
             return;
         }
 
@@ -32,22 +35,30 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
         {
             return;
         }
+        // What a collapse key replaced is deleted on the client right before the replacement arrives.
+        var replaced = notification.Replaced is { } deleted ? new EventFrames(ClientTargets.NotificationDeleted, deleted) : null;
         foreach (var connection in connections)
         {
-            if (notification.Replaced is { } replaced)
+            if (replaced is not null)
             {
-                connection.EnqueueEvent(ClientTargets.NotificationDeleted, replaced);
+                connection.EnqueueEvent(replaced);
             }
-            connection.EnqueueNotification(notification);
+            connection.EnqueueNotification(frames);
         }
         unreadCounts.Request(notification.UserId);
     }
 
     public void Deliver(UserEvent userEvent)
     {
-        foreach (var connection in registry.ForUser(userEvent.UserId))
+        var connections = registry.ForUser(userEvent.UserId);
+        if (connections.IsEmpty)
         {
-            connection.EnqueueEvent(userEvent.Target, userEvent.Payload);
+            return;
+        }
+        var frames = new EventFrames(userEvent.Target, userEvent.Payload);
+        foreach (var connection in connections)
+        {
+            connection.EnqueueEvent(frames);
         }
     }
 }

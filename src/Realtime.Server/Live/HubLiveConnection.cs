@@ -3,12 +3,22 @@ using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Live;
 
-/// <summary>A SignalR connection. Payloads are pre-serialized JSON, written into the invocation as objects.</summary>
-internal sealed class HubLiveConnection(HubCallerContext context, IHubContext<NotificationsHub> hub, string transport, LiveServices services)
+/// <summary>
+/// A SignalR connection. Messages are written straight into its <see cref="HubConnectionContext"/>
+/// (no lookup by id per message); a notification as the <see cref="SerializedHubMessage"/> every
+/// connection shares, so it is serialized once per hub protocol on this node, not once per connection.
+/// </summary>
+internal sealed class HubLiveConnection(HubCallerContext context, HubConnectionContext connection, string transport, LiveServices services)
     : LiveConnection(context.ConnectionId, context.UserIdentifier!, transport, services)
 {
     protected override ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken) =>
-        new(hub.Clients.Client(Id).SendAsync(target, payload, cancellationToken));
+        connection.WriteAsync(NotificationFrames.HubInvocation(target, payload), cancellationToken);
+
+    protected override ValueTask WriteNotificationAsync(NotificationFrames frames, CancellationToken cancellationToken) =>
+        connection.WriteAsync(frames.Hub, cancellationToken);
+
+    protected override ValueTask WriteEventAsync(EventFrames userEvent, CancellationToken cancellationToken) =>
+        connection.WriteAsync(userEvent.Hub, cancellationToken);
 
     /// <summary>
     /// Aborts the HTTP connection as well: SignalR alone would first try to send its close message
@@ -19,4 +29,32 @@ internal sealed class HubLiveConnection(HubCallerContext context, IHubContext<No
         context.GetHttpContext()?.Abort();
         context.Abort();
     }
+}
+
+/// <summary>
+/// SignalR's own lifetime manager (this node's connections, <c>Clients.*</c>), which also leaves
+/// each <see cref="HubConnectionContext"/> in the connection's items, for <see cref="HubLiveConnection"/>
+/// to write to directly. It runs before the hub's <c>OnConnectedAsync</c>.
+/// </summary>
+internal sealed class LiveHubLifetimeManager(ILogger<DefaultHubLifetimeManager<NotificationsHub>> logger)
+    : DefaultHubLifetimeManager<NotificationsHub>(logger)
+{
+    private const string ConnectionItem = "hubConnection";
+
+    public override Task OnConnectedAsync(HubConnectionContext connection)
+    {
+        connection.Items[ConnectionItem] = connection;
+        return base.OnConnectedAsync(connection);
+    }
+
+    public override Task OnDisconnectedAsync(HubConnectionContext connection)
+    {
+        connection.Items.Remove(ConnectionItem);
+        return base.OnDisconnectedAsync(connection);
+    }
+
+    /// <summary>The connection behind a hub's <see cref="HubCallerContext"/>.</summary>
+    public static HubConnectionContext ConnectionOf(HubCallerContext context) =>
+        context.Items[ConnectionItem] as HubConnectionContext
+        ?? throw new InvalidOperationException($"The hub's lifetime manager is not {nameof(LiveHubLifetimeManager)}.");
 }

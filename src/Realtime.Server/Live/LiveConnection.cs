@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Realtime.Server.Bus;
 using Realtime.Server.Contracts;
@@ -10,31 +9,46 @@ namespace Realtime.Server.Live;
 
 /// <summary>
 /// One client connection on this node, whatever its transport. Everything it is sent goes through
-/// one bounded queue and one writer loop, which is what gives each connection its guarantee:
-/// a resume holds live messages back (they wait in the queue behind it) while it replays from
-/// PostgreSQL, and no notification id is sent twice. A client that stops reading fills its queue
-/// and is closed; it resumes when it reconnects, so nothing is lost and nobody else waits.
+/// one bounded queue, written by at most one drain at a time, which is what gives each connection
+/// its guarantee: a resume holds live messages back (they wait in the queue behind it) while it
+/// replays from PostgreSQL, and no notification id is sent twice. A client that stops reading
+/// fills its queue and is closed; it resumes when it reconnects, so nothing is lost and nobody
+/// else waits.
 /// </summary>
+/// <remarks>
+/// No task runs while a connection is idle: whoever queues into an idle connection starts its
+/// drain on its own thread, which writes until a write has to wait (the client reads slowly) and
+/// then continues asynchronously, queueing anything new behind it. A broadcast is thus written to
+/// most connections by the dispatching thread itself, as SignalR's own <c>Clients.All</c> does,
+/// and an idle connection holds only its small state, not a waiting loop.
+/// </remarks>
 internal abstract partial class LiveConnection
 {
-    private readonly Channel<Outgoing> _queue;
+    private readonly Queue<Outgoing> _queue = new();
     private readonly InboxStore _inbox;
     private readonly TimeProvider _time;
     private readonly LiveOptions _options;
     private readonly ILogger _logger;
     private readonly RealtimeMetrics _metrics;
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Guarded by _queue: what is queued, whether delivery has started (the transport is ready) and a
+    // drain runs, whether live messages are held back
+    // for the first Resume (which then goes first), and whether the connection has ended.
+    private long _queuedBytes;
+    private bool _started;
+    private bool _draining;
+    private bool _holding = true;
+    private ResumeRequest? _firstResume;
+    private bool _ending;
+    private ITimer? _graceTimer;
+    private CancellationToken _cancellation;
+    private CancellationTokenRegistration _cancellationRegistration;
 
     // Every notification the user can see with an id in (_sentAbove, _lastSent] has been sent here
-    // (or was covered by the client's own cursor). Only the writer loop touches these.
-    private long _queuedBytes;
-    private int _ended;
+    // (or was covered by the client's own cursor). Only the drain touches these.
     private long _sentAbove = -1;
     private long _lastSent;
-
-    // The client's first Resume skips the queue (live messages wait behind it until it is done).
-    private const int AwaitingFirstResume = 0, FirstResumeArriving = 1, NoFirstResume = 2;
-    private readonly TaskCompletionSource<ResumeRequest> _firstResume = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _firstResumeState = AwaitingFirstResume;
 
     protected LiveConnection(string id, string userId, string transport, LiveServices services)
     {
@@ -46,11 +60,6 @@ internal abstract partial class LiveConnection
         _options = services.Options.Value;
         _logger = services.Logger;
         _metrics = services.Metrics;
-        _queue = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(_options.ConnectionQueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
     }
 
     public string Id { get; }
@@ -71,7 +80,16 @@ internal abstract partial class LiveConnection
     public long LastSentId => Volatile.Read(ref _lastSent);
 
     /// <summary>Messages waiting to be written.</summary>
-    public int QueuedCount => _queue.Reader.Count;
+    public int QueuedCount
+    {
+        get
+        {
+            lock (_queue)
+            {
+                return _queue.Count;
+            }
+        }
+    }
 
     /// <summary>Payload bytes waiting to be written; never above <see cref="LiveOptions.ConnectionQueueBytes"/>.</summary>
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
@@ -79,15 +97,15 @@ internal abstract partial class LiveConnection
     /// <summary>True once the connection was closed for falling behind.</summary>
     public bool FellBehind { get; private set; }
 
-    public void EnqueueNotification(SequencedNotification notification) => Offer(new LiveNotification(notification));
+    public void EnqueueNotification(NotificationFrames notification) => Offer(new LiveNotification(notification));
 
-    public void EnqueueEvent(string target, RawJson payload) => Offer(new LiveEvent(target, payload));
+    public void EnqueueEvent(EventFrames userEvent) => Offer(new LiveEvent(userEvent));
 
     /// <summary>Queues a keep-alive for transports that need their own (SSE comments).</summary>
     public void EnqueueKeepAlive() => Offer(KeepAlive.Instance);
 
     /// <summary>The client gave no cursor: live from now, with no wait for a first Resume.</summary>
-    public void StartLiveFromNow() => Interlocked.CompareExchange(ref _firstResumeState, NoFirstResume, AwaitingFirstResume);
+    public void StartLiveFromNow() => StopHolding(firstResume: null);
 
     /// <summary>
     /// Replays every notification above <paramref name="afterId"/> that this connection has not been
@@ -96,80 +114,88 @@ internal abstract partial class LiveConnection
     public async Task<int> ResumeAsync(long afterId, CancellationToken cancellationToken)
     {
         var resume = new ResumeRequest(afterId);
-        if (Interlocked.CompareExchange(ref _firstResumeState, FirstResumeArriving, AwaitingFirstResume) == AwaitingFirstResume)
-        {
-            _firstResume.TrySetResult(resume);
-        }
-        else
+        if (!StopHolding(resume))
         {
             Offer(resume);
         }
         return await resume.Completion.Task.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Writes queued messages until the connection ends.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts delivery: live messages wait for the client's first Resume (its replay goes first)
+    /// or until the grace period ends. The task completes when the connection has ended
+    /// (<paramref name="cancellationToken"/> cancelled, <see cref="Complete"/>, a failed write or
+    /// falling behind) and nothing is being written to it any more.
+    /// </summary>
+    public Task RunAsync(CancellationToken cancellationToken)
     {
-        try
+        bool start;
+        lock (_queue)
         {
-            if (await WaitForFirstResumeAsync(cancellationToken) is { } firstResume)
+            _cancellation = cancellationToken;
+            _started = true;
+            if (_holding && !_ending)
             {
-                await ResumeNowAsync(firstResume, cancellationToken);
+                _graceTimer = _time.CreateTimer(static state => ((LiveConnection)state!).StopHolding(firstResume: null), this, _options.ResumeGracePeriod, Timeout.InfiniteTimeSpan);
             }
-            await foreach (var item in _queue.Reader.ReadAllAsync(cancellationToken))
-            {
-                Interlocked.Add(ref _queuedBytes, -item.Size);
-                switch (item)
-                {
-                    case LiveNotification { Notification: var notification }:
-                        await WriteLiveAsync(notification, cancellationToken);
-                        break;
-                    case LiveEvent liveEvent:
-                        await WriteAsync(liveEvent.Target, liveEvent.Payload, null, cancellationToken);
-                        break;
-                    case ResumeRequest resume:
-                        await ResumeNowAsync(resume, cancellationToken);
-                        break;
-                    case KeepAlive:
-                        await WriteKeepAliveAsync(cancellationToken);
-                        break;
-                }
-            }
+            start = TryClaimDrain();
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        if (start)
         {
+            _ = DrainAsync();
         }
-        catch (Exception ex)
-        {
-            LogWriteFailed(_logger, Id, ex);
-            Close();
-        }
-        finally
-        {
-            Interlocked.Exchange(ref _ended, 1);
-            _queue.Writer.TryComplete();
-            Interlocked.CompareExchange(ref _firstResumeState, NoFirstResume, AwaitingFirstResume);
-            if (_firstResume.Task.IsCompletedSuccessfully)
-            {
-                _firstResume.Task.Result.Completion.TrySetCanceled();
-            }
-            while (_queue.Reader.TryRead(out var left))
-            {
-                Interlocked.Add(ref _queuedBytes, -left.Size);
-                (left as ResumeRequest)?.Completion.TrySetCanceled();
-            }
-        }
+        _cancellationRegistration = cancellationToken.UnsafeRegister(static state => ((LiveConnection)state!).Complete(), this);
+        return _ended.Task;
     }
 
-    /// <summary>Stops the writer loop once the connection has ended.</summary>
+    /// <summary>Ends the connection: nothing more is written; a Resume waiting in the queue is cancelled.</summary>
     public void Complete()
     {
-        Interlocked.Exchange(ref _ended, 1);
-        _queue.Writer.TryComplete();
+        List<Outgoing> dropped;
+        bool idle;
+        lock (_queue)
+        {
+            if (_ending && _queue.Count == 0 && _firstResume is null)
+            {
+                idle = !_draining;
+                dropped = [];
+            }
+            else
+            {
+                _ending = true;
+                dropped = [.. _queue];
+                if (_firstResume is not null)
+                {
+                    dropped.Add(_firstResume);
+                    _firstResume = null;
+                }
+                _queue.Clear();
+                _queuedBytes = 0;
+                idle = !_draining;
+            }
+            _graceTimer?.Dispose();
+            _graceTimer = null;
+        }
+        foreach (var item in dropped)
+        {
+            (item as ResumeRequest)?.Completion.TrySetCanceled();
+        }
+        if (idle)
+        {
+            Finish();
+        }
     }
 
     /// <summary>Writes one message to the client; <paramref name="id"/> is set for notifications.</summary>
     protected abstract ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken);
+
+    /// <summary>Writes a live notification, as the frames shared by every connection of this transport.</summary>
+    protected virtual ValueTask WriteNotificationAsync(NotificationFrames frames, CancellationToken cancellationToken) =>
+        WriteAsync(ClientTargets.Notification, frames.Notification.Json, frames.Notification.Id, cancellationToken);
+
+    /// <summary>Writes a per-user event, as the frames shared by every connection that gets it.</summary>
+    protected virtual ValueTask WriteEventAsync(EventFrames userEvent, CancellationToken cancellationToken) =>
+        WriteAsync(userEvent.Target, userEvent.Payload, null, cancellationToken);
 
     /// <summary>Writes a keep-alive; transports with their own (SignalR pings) write nothing.</summary>
     protected virtual ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
@@ -179,76 +205,155 @@ internal abstract partial class LiveConnection
 
     private void Offer(Outgoing item)
     {
-        if (TryReserve(item.Size))
+        bool start;
+        lock (_queue)
         {
-            if (_queue.Writer.TryWrite(item))
+            if (_ending)
             {
+                (item as ResumeRequest)?.Completion.TrySetCanceled(); // already ending: nothing more to do
                 return;
             }
-            Interlocked.Add(ref _queuedBytes, -item.Size);
+            if (_queue.Count >= _options.ConnectionQueueCapacity || _queuedBytes + item.Size > _options.ConnectionQueueBytes)
+            {
+                FellBehind = true;
+                _ending = true;
+                LogFellBehind(_logger, Id, UserId, _queue.Count, _queuedBytes);
+                start = false;
+            }
+            else
+            {
+                _queue.Enqueue(item);
+                _queuedBytes += item.Size;
+                start = TryClaimDrain();
+                if (!start)
+                {
+                    return;
+                }
+            }
         }
-        if (Interlocked.Exchange(ref _ended, 1) == 1)
+        if (start)
         {
-            (item as ResumeRequest)?.Completion.TrySetCanceled(); // already ending: nothing more to do
+            _ = DrainAsync();
             return;
         }
-        FellBehind = true;
-        LogFellBehind(_logger, Id, UserId, _queue.Reader.Count, QueuedBytes);
         (item as ResumeRequest)?.Completion.TrySetException(new InvalidOperationException("The connection fell behind and is being closed."));
-        _queue.Writer.TryComplete();
         Close();
-    }
-
-    /// <summary>Counts <paramref name="size"/> bytes against the byte bound, unless that would pass it.</summary>
-    private bool TryReserve(long size)
-    {
-        var queued = Interlocked.Read(ref _queuedBytes);
-        while (true)
-        {
-            if (queued + size > _options.ConnectionQueueBytes)
-            {
-                return false;
-            }
-            var seen = Interlocked.CompareExchange(ref _queuedBytes, queued + size, queued);
-            if (seen == queued)
-            {
-                return true;
-            }
-            queued = seen;
-        }
+        Complete();
     }
 
     /// <summary>
-    /// Live messages wait in the queue until the client's first Resume arrives (its replay goes
-    /// first) or the grace period ends. Null when the grace period ended without a Resume.
+    /// Lets live messages go (the first Resume, when given, goes before them). False when they
+    /// were let go already (a later Resume then queues like any message).
     /// </summary>
-    private async Task<ResumeRequest?> WaitForFirstResumeAsync(CancellationToken cancellationToken)
+    private bool StopHolding(ResumeRequest? firstResume)
     {
-        if (Volatile.Read(ref _firstResumeState) == NoFirstResume)
+        bool start;
+        lock (_queue)
         {
-            return null;
-        }
-        try
-        {
-            return await _firstResume.Task.WaitAsync(_options.ResumeGracePeriod, _time, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            if (Interlocked.CompareExchange(ref _firstResumeState, NoFirstResume, AwaitingFirstResume) == AwaitingFirstResume)
+            if (!_holding || _ending)
             {
-                return null;
+                return false;
             }
-            return await _firstResume.Task.WaitAsync(cancellationToken); // a Resume claimed it just now
+            _holding = false;
+            _firstResume = firstResume;
+            _graceTimer?.Dispose();
+            _graceTimer = null;
+            start = TryClaimDrain();
         }
+        if (start)
+        {
+            _ = DrainAsync();
+        }
+        return true;
     }
 
-    private async ValueTask WriteLiveAsync(SequencedNotification notification, CancellationToken cancellationToken)
+    /// <summary>Under the lock: true when the caller is to start a drain (there is something to write and nothing stops it).</summary>
+    private bool TryClaimDrain()
     {
+        if (!_started || _draining || _holding || _ending || (_firstResume is null && _queue.Count == 0))
+        {
+            return false;
+        }
+        _draining = true;
+        return true;
+    }
+
+    /// <summary>Writes what is queued, one at a time, until the queue is empty; only one runs per connection.</summary>
+    private async Task DrainAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                Outgoing? item;
+                lock (_queue)
+                {
+                    if (_ending)
+                    {
+                        _draining = false;
+                        break;
+                    }
+                    if (_firstResume is { } first)
+                    {
+                        item = first;
+                        _firstResume = null;
+                    }
+                    else if (!_queue.TryDequeue(out item))
+                    {
+                        _draining = false;
+                        return;
+                    }
+                    _queuedBytes -= item.Size;
+                }
+                switch (item)
+                {
+                    case LiveNotification { Frames: var frames }:
+                        await WriteLiveAsync(frames, _cancellation);
+                        break;
+                    case LiveEvent { Frames: var userEvent }:
+                        await WriteEventAsync(userEvent, _cancellation);
+                        break;
+                    case ResumeRequest resume:
+                        await ResumeNowAsync(resume, _cancellation);
+                        break;
+                    case KeepAlive:
+                        await WriteKeepAliveAsync(_cancellation);
+                        break;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            if (!_cancellation.IsCancellationRequested)
+            {
+                LogWriteFailed(_logger, Id, ex);
+                Close();
+            }
+            lock (_queue)
+            {
+                _draining = false;
+            }
+            Complete();
+            return;
+        }
+        Finish(); // ended while draining: the drain was the last writer
+    }
+
+    /// <summary>The connection has ended and nothing writes to it any more.</summary>
+    private void Finish()
+    {
+        _cancellationRegistration.Dispose();
+        _ended.TrySetResult();
+    }
+
+    private async ValueTask WriteLiveAsync(NotificationFrames frames, CancellationToken cancellationToken)
+    {
+        var notification = frames.Notification;
         if (notification.Id <= _lastSent || notification.ExpiresAt <= _time.GetUtcNow().UtcDateTime)
         {
             return;
         }
-        await WriteAsync(ClientTargets.Notification, notification.Json, notification.Id, cancellationToken);
+        await WriteNotificationAsync(frames, cancellationToken);
         _metrics.Delivered(Transport, notification.CreatedAt, _time.GetUtcNow().UtcDateTime, live: true);
         if (_sentAbove < 0)
         {
@@ -317,14 +422,14 @@ internal abstract partial class LiveConnection
         public virtual long Size => 0;
     }
 
-    private sealed record LiveNotification(SequencedNotification Notification) : Outgoing
+    private sealed record LiveNotification(NotificationFrames Frames) : Outgoing
     {
-        public override long Size => Notification.Json.Utf8.Length;
+        public override long Size => Frames.Notification.Json.Utf8.Length;
     }
 
-    private sealed record LiveEvent(string Target, RawJson Payload) : Outgoing
+    private sealed record LiveEvent(EventFrames Frames) : Outgoing
     {
-        public override long Size => Payload.Utf8.Length;
+        public override long Size => Frames.Payload.Utf8.Length;
     }
 
     private sealed record KeepAlive : Outgoing

@@ -33,6 +33,15 @@ internal sealed class LiveOptions
     [Range(typeof(TimeSpan), Tick, Day)]
     public TimeSpan ResumeGracePeriod { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A broadcast moves every connected user's unread count: the new counts are read and sent at
+    /// most this often for broadcasts (one query per 1,000 connected users and one <c>unreadCount</c>
+    /// each, however many broadcasts came in the interval). The first broadcast after a quiet spell
+    /// is counted at once; the last count sent always includes every broadcast.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", Day)]
+    public TimeSpan BroadcastUnreadCountInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Notifications read from PostgreSQL per query during a replay.</summary>
     [Range(1, 100_000)]
     public int ReplayPageSize { get; set; } = 500;

@@ -23,6 +23,9 @@ internal static class LiveSetup
         services.AddSingleton<IStartupTask>(sp => sp.GetRequiredService<Sequencer>());
         services.AddHostedService(sp => sp.GetRequiredService<Sequencer>());
 
+        // SignalR's own manager, plus direct access to each connection (wins over AddSignalR's open-generic default).
+        services.AddSingleton<HubLifetimeManager<NotificationsHub>, LiveHubLifetimeManager>();
+
         // HubErrorFilter logs failed invocations by whose fault they are (SignalR's own Error line is silenced in LoggingSetup).
         services.AddSignalR(hub =>
             {
@@ -54,15 +57,11 @@ internal static class LiveSetup
 
         // Read-state events of other nodes published during a bus outage are lost; at least every
         // connected client's unread count is made right again once the bus is back.
-        var registry = app.Services.GetRequiredService<ConnectionRegistry>();
         var unreadCounts = app.Services.GetRequiredService<UnreadCountRefresher>();
         bus.Reconnected += () =>
         {
             sequencer.BusReconnected();
-            foreach (var connection in registry.All)
-            {
-                unreadCounts.Request(connection.UserId);
-            }
+            unreadCounts.RequestEveryone();
         };
         return app;
     }

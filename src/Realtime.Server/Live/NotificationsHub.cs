@@ -13,7 +13,7 @@ namespace Realtime.Server.Live;
 /// </summary>
 [Authorize]
 internal sealed class NotificationsHub(
-    ConnectionRegistry registry, HubConnectionOwners owners, LiveServices services, IHubContext<NotificationsHub> hubContext, ReadStateService readState) : Hub
+    ConnectionRegistry registry, HubConnectionOwners owners, LiveServices services, ReadStateService readState) : Hub
 {
     public const string Path = "/hubs/notifications";
     private const string LiveConnectionItem = "live";
@@ -24,7 +24,7 @@ internal sealed class NotificationsHub(
         var http = Context.GetHttpContext();
         // Later requests on this connection (long polling, SSE transport) must come from this user.
         Context.Items[ConnectionTokenItem] = owners.Add(http, UserId);
-        var connection = new HubLiveConnection(Context, hubContext, TransportName(Context), services)
+        var connection = new HubLiveConnection(Context, LiveHubLifetimeManager.ConnectionOf(Context), TransportName(Context), services)
         {
             UserAgent = http?.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
             RemoteIp = http?.Connection.RemoteIpAddress?.ToString(),

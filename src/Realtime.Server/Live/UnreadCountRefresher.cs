@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 using Realtime.Server.Contracts;
 using Realtime.Server.Notifications;
 
@@ -6,32 +7,107 @@ namespace Realtime.Server.Live;
 
 /// <summary>
 /// Sends <c>unreadCount</c> to connected users after new notifications. Requests are coalesced:
-/// a burst for many users costs one query, and a burst for one user one message.
+/// a burst for many users costs one query per 1,000 of them, and a burst for one user one message.
+/// A broadcast moves everyone's count: it asks for one sweep of every connected user, and the
+/// broadcasts of one <see cref="LiveOptions.BroadcastUnreadCountInterval"/> share a sweep (the
+/// first after a quiet spell goes at once). One loop does every query and enqueues each answer
+/// before the next query, so the last count a connection gets is from the latest read.
 /// </summary>
-internal sealed partial class UnreadCountRefresher(ConnectionRegistry registry, InboxStore inbox, ILogger<UnreadCountRefresher> logger) : BackgroundService
+internal sealed partial class UnreadCountRefresher(
+    ConnectionRegistry registry, InboxStore inbox, TimeProvider time, IOptions<LiveOptions> options, ILogger<UnreadCountRefresher> logger) : BackgroundService
 {
     private const int MaxUsersPerQuery = 1_000;
-    private readonly Channel<string> _requests = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+
+    // A null request is "every connected user" (a broadcast, or the bus back after an outage).
+    private readonly Channel<string?> _requests = Channel.CreateUnbounded<string?>(new UnboundedChannelOptions { SingleReader = true });
+    private int _everyoneRequested;
 
     public void Request(string userId) => _requests.Writer.TryWrite(userId);
+
+    /// <summary>Every connected user's count moved; cheap to call once per broadcast.</summary>
+    public void RequestEveryone()
+    {
+        if (Interlocked.Exchange(ref _everyoneRequested, 1) == 0)
+        {
+            _requests.Writer.TryWrite(null);
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var users = new HashSet<string>(StringComparer.Ordinal);
+        var everyone = false;
+        long? lastSweep = null;
         try
         {
-            while (await _requests.Reader.WaitToReadAsync(stoppingToken))
+            while (true)
             {
+                var sweepIn = everyone && lastSweep is { } last ? options.Value.BroadcastUnreadCountInterval - time.GetElapsedTime(last) : TimeSpan.Zero;
+                if (everyone && sweepIn <= TimeSpan.Zero)
+                {
+                    lastSweep = time.GetTimestamp();
+                    everyone = false;
+                    users.Clear();
+                    await SweepAsync(stoppingToken);
+                    continue;
+                }
+                if (!await WaitAsync(everyone ? sweepIn : Timeout.InfiniteTimeSpan, stoppingToken))
+                {
+                    continue; // the sweep is due
+                }
                 users.Clear();
                 while (users.Count < MaxUsersPerQuery && _requests.Reader.TryRead(out var userId))
                 {
-                    users.Add(userId);
+                    if (userId is null)
+                    {
+                        Volatile.Write(ref _everyoneRequested, 0);
+                        everyone = true;
+                    }
+                    else
+                    {
+                        users.Add(userId);
+                    }
                 }
-                await RefreshAsync(users, stoppingToken);
+                if (users.Count > 0)
+                {
+                    await RefreshAsync(users, stoppingToken);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>Waits for a request, at most <paramref name="timeout"/>; false when the time ran out first.</summary>
+    private async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken stoppingToken)
+    {
+        if (_requests.Reader.TryPeek(out _))
+        {
+            return true;
+        }
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return await _requests.Reader.WaitToReadAsync(stoppingToken);
+        }
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timer.CancelAfter(timeout);
+        try
+        {
+            return await _requests.Reader.WaitToReadAsync(timer.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Every connected user, a query per <see cref="MaxUsersPerQuery"/>.</summary>
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        foreach (var chunk in registry.Users.Chunk(MaxUsersPerQuery))
+        {
+            await RefreshAsync(chunk.ToHashSet(StringComparer.Ordinal), cancellationToken);
         }
     }
 
@@ -45,12 +121,16 @@ internal sealed partial class UnreadCountRefresher(ConnectionRegistry registry, 
         try
         {
             var counts = await inbox.UnreadCountsAsync(users, cancellationToken);
+            var messages = new Dictionary<int, EventFrames>(); // users with the same count share one serialized message
             foreach (var (userId, unread) in counts)
             {
-                var payload = ClientPayloads.UnreadCount(unread);
+                if (!messages.TryGetValue(unread, out var message))
+                {
+                    messages[unread] = message = new EventFrames(ClientTargets.UnreadCount, ClientPayloads.UnreadCount(unread));
+                }
                 foreach (var connection in registry.ForUser(userId))
                 {
-                    connection.EnqueueEvent(ClientTargets.UnreadCount, payload);
+                    connection.EnqueueEvent(message);
                 }
             }
         }

@@ -7,18 +7,21 @@ internal static partial class CorrelationId
 {
     public const string HeaderName = "X-Correlation-ID";
 
-    public static IApplicationBuilder UseCorrelationId(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    public static IApplicationBuilder UseCorrelationId(this IApplicationBuilder app)
     {
-        var given = context.Request.Headers[HeaderName].ToString();
-        var id = SafeId().IsMatch(given) ? given : Guid.NewGuid().ToString("N");
-        context.TraceIdentifier = id;
-        context.Response.Headers[HeaderName] = id;
-        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Realtime.Request");
-        using (logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = id }))
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Realtime.Request");
+        return app.Use(async (context, next) =>
         {
-            await next(context);
-        }
-    });
+            var given = context.Request.Headers[HeaderName].ToString();
+            var id = SafeId().IsMatch(given) ? given : Guid.NewGuid().ToString("N");
+            context.TraceIdentifier = id;
+            context.Response.Headers[HeaderName] = id;
+            using (logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = id }))
+            {
+                await next(context);
+            }
+        });
+    }
 
     /// <summary>Only short, printable ids are echoed, so a header cannot inject into logs or responses.</summary>
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,100}$")]

@@ -39,6 +39,7 @@ internal static class LoggingSetup
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
             }
         }, preserveStaticLogger: true, writeToProviders: true);
+        CachingLoggerFactory.Decorate(builder.Services);
         return builder;
     }
 

@@ -84,6 +84,28 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
         Assert.True(result["bytes stored per recipient"] > 0, Describe(result));
     }
 
+    [Fact]
+    public async Task PushRunPushesEverySendToTheLocalFakePushServiceExactlyOnce()
+    {
+        var result = await targets.RunAsync("realtime", "push", "-n", "20", "-r", "40", "-d", "0.5", "--bulk", "10");
+
+        Assert.Equal(20, result["subscriptions"]);
+        Assert.True(result["pushes expected"] > 0, Describe(result));
+        Assert.Equal(result["pushes expected"], result["pushes received"]);
+        Assert.Equal(0, result["not pushed by the end"]);
+        Assert.Equal(0, result["duplicated"]);
+        Assert.True(result["pushes (/s)"] > 0, Describe(result));
+    }
+
+    [Fact]
+    public async Task PushRunSaysTheBaselineHasNoWebPush()
+    {
+        var result = await targets.RunAsync("baseline", "push", "-n", "5", "-r", "10", "-d", "0.2");
+
+        Assert.False(result.Has("pushes received"), Describe(result));
+        Assert.Contains(result.Notes, n => n.Contains("no Web Push", StringComparison.Ordinal));
+    }
+
     private static void AssertConnected(ScenarioResult result, int connections)
     {
         Assert.Equal(connections, result["connections"]);

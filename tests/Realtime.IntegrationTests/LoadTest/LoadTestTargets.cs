@@ -23,7 +23,7 @@ public sealed class LoadTestTargets : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Database = await TestDatabase.CreateAsync();
-        Realtime = await RealtimeServer.StartAsync(Database.ConnectionString);
+        Realtime = await RealtimeServer.StartAsync(Database.ConnectionString, Push.PushFixture.PushSettings()); // the push scenario's sink is on loopback
         _baseline = VanillaSignalRApp.Build(
         [
             "--urls=http://127.0.0.1:0",
