@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers.Binary;
 using System.Text;
 using Realtime.Server.Contracts;
@@ -7,7 +8,9 @@ namespace Realtime.Server.Bus;
 /// <summary>
 /// The bytes of a bus message between nodes: the sender's node id, then a batch (id range and
 /// every notification's pre-serialized JSON, copied as is) or a per-user event. Little-endian,
-/// length-prefixed, versioned by its first byte.
+/// length-prefixed, versioned by its first byte. A batch may end with a trace section (the trace
+/// context of each item's request, in runs); a decoder that predates it ignores those trailing bytes,
+/// and a batch without it decodes with no contexts, so nodes of both versions can share a bus.
 /// </summary>
 internal static class BusMessageCodec
 {
@@ -15,6 +18,8 @@ internal static class BusMessageCodec
     private const byte BatchKind = 1;
     private const byte UserEventKind = 2;
     private const byte InvalidationKind = 3;
+    private const byte TraceSection = (byte)'T';
+    private const int TraceContextBytes = 16 + 8 + 1; // W3C trace id, span id, flags
 
     public static byte[] Encode(string nodeId, NotificationBatch batch)
     {
@@ -33,7 +38,72 @@ internal static class BusMessageCodec
             writer.Int64(item.ExpiresAt?.Ticks ?? 0);
             writer.Bytes(item.Json.Utf8.Span);
         }
+        WriteTraces(writer, batch.Items);
         return writer.ToArray();
+    }
+
+    /// <summary>
+    /// Only when an item carries a context: <c>'T'</c>, the number of runs, then each run's item count
+    /// and context (the items of one send are consecutive and share their request's context).
+    /// </summary>
+    private static void WriteTraces(Writer writer, IReadOnlyList<SequencedNotification> items)
+    {
+        if (!items.Any(item => item.Trace != default))
+        {
+            return;
+        }
+        var runs = new List<(int Count, ActivityContext Context)>();
+        foreach (var item in items)
+        {
+            if (runs.Count > 0 && runs[^1].Context == item.Trace)
+            {
+                runs[^1] = (runs[^1].Count + 1, item.Trace);
+            }
+            else
+            {
+                runs.Add((1, item.Trace));
+            }
+        }
+        writer.Byte(TraceSection);
+        writer.Int32(runs.Count);
+        Span<byte> context = stackalloc byte[TraceContextBytes];
+        foreach (var (count, trace) in runs)
+        {
+            writer.Int32(count);
+            trace.TraceId.CopyTo(context[..16]);
+            trace.SpanId.CopyTo(context[16..24]);
+            context[24] = (byte)trace.TraceFlags;
+            writer.Raw(context);
+        }
+    }
+
+    private static void ReadTraces(ref Reader reader, List<SequencedNotification> items)
+    {
+        if (reader.IsEmpty || reader.Byte() != TraceSection)
+        {
+            return;
+        }
+        var runCount = reader.Int32();
+        var index = 0;
+        for (var run = 0; run < runCount; run++)
+        {
+            var count = reader.Int32();
+            var context = reader.Take(TraceContextBytes).Span;
+            if (count < 0 || count > items.Count - index)
+            {
+                throw new FormatException("A trace section with more items than the batch.");
+            }
+            var traceId = ActivityTraceId.CreateFromBytes(context[..16]);
+            var trace = traceId == default ? default
+                : new ActivityContext(traceId, ActivitySpanId.CreateFromBytes(context[16..24]), (ActivityTraceFlags)context[24], isRemote: true);
+            for (var end = index + count; index < end; index++)
+            {
+                if (trace != default)
+                {
+                    items[index] = items[index] with { Trace = trace };
+                }
+            }
+        }
     }
 
     public static byte[] Encode(string nodeId, UserEvent userEvent)
@@ -90,6 +160,7 @@ internal static class BusMessageCodec
                     var json = reader.Bytes();
                     items.Add(new SequencedNotification(id, userId, createdAt, expiresTicks == 0 ? null : new DateTime(expiresTicks, DateTimeKind.Utc), new RawJson(json)));
                 }
+                ReadTraces(ref reader, items);
                 return (nodeId, new NotificationBatch(firstId, lastId, items), null, null);
             case UserEventKind:
                 var user = reader.String() ?? throw new FormatException("A user event without a user.");
@@ -141,6 +212,8 @@ internal static class BusMessageCodec
             _stream.Write(value);
         }
 
+        public void Raw(ReadOnlySpan<byte> value) => _stream.Write(value);
+
         public byte[] ToArray() => _stream.ToArray();
     }
 
@@ -162,7 +235,9 @@ internal static class BusMessageCodec
 
         public ReadOnlyMemory<byte> Bytes() => Take(Int32());
 
-        private ReadOnlyMemory<byte> Take(int length)
+        public readonly bool IsEmpty => _rest.IsEmpty;
+
+        public ReadOnlyMemory<byte> Take(int length)
         {
             if (length < 0 || length > _rest.Length)
             {

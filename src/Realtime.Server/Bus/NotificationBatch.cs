@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Bus;
@@ -9,8 +10,12 @@ namespace Realtime.Server.Bus;
 /// </summary>
 internal sealed record NotificationBatch(long FirstId, long LastId, IReadOnlyList<SequencedNotification> Items);
 
-/// <summary>One notification on its way to live connections. <see cref="UserId"/> is null for a broadcast.</summary>
-internal sealed record SequencedNotification(long Id, string? UserId, DateTime CreatedAt, DateTime? ExpiresAt, RawJson Json);
+/// <summary>
+/// One notification on its way to live connections. <see cref="UserId"/> is null for a broadcast.
+/// <see cref="Trace"/> is the span context of the request that sent it (default when it is not traced,
+/// or was read from PostgreSQL): every node's delivery span joins that trace.
+/// </summary>
+internal sealed record SequencedNotification(long Id, string? UserId, DateTime CreatedAt, DateTime? ExpiresAt, RawJson Json, ActivityContext Trace = default);
 
 /// <summary>A message for every live connection of one user (read state, unread count), serialized once.</summary>
 internal sealed record UserEvent(string UserId, string Target, RawJson Payload);

@@ -1,4 +1,5 @@
 using Realtime.Server.Bus;
+using Realtime.Server.Observability;
 
 namespace Realtime.Server.Live;
 
@@ -10,11 +11,13 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
 {
     public void Deliver(SequencedNotification notification)
     {
+        using var span = RealtimeTracing.StartDelivery(notification);
         if (notification.ExpiresAt <= time.GetUtcNow().UtcDateTime)
         {
             return;
         }
 
+        var delivered = 0;
         if (notification.UserId is null)
         {
             // A broadcast: the same serialized message for every connection, and everyone's count moved.
@@ -22,11 +25,14 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
             {
                 connection.EnqueueNotification(notification);
                 unreadCounts.Request(connection.UserId);
+                delivered++;
             }
+            span?.SetTag(RealtimeTracing.ConnectionsTag, delivered);
             return;
         }
 
         var connections = registry.ForUser(notification.UserId);
+        span?.SetTag(RealtimeTracing.ConnectionsTag, connections.Length);
         if (connections.IsEmpty)
         {
             return;

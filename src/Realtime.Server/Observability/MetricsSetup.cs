@@ -39,7 +39,8 @@ internal static class MetricsSetup
         builder.Services.AddSingleton<RealtimeMetrics>();
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointVariable]);
         builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("realtime"))
+            .ConfigureResource(resource => resource.AddService("realtime", autoGenerateServiceInstanceId: false)
+                .AddDetector(services => new NodeResource(services.GetRequiredService<NodeIdentity>())))
             .WithMetrics(metrics =>
             {
                 // OpenTelemetry listens to meters by name across the process: a node exports only
@@ -61,6 +62,7 @@ internal static class MetricsSetup
                     metrics.AddOtlpExporter();
                 }
             });
+        builder.AddTracing(otlp);
         // Hosted services start in order: this one after OpenTelemetry's, whose listeners are then on.
         builder.Services.AddHostedService<SeriesInitializer>();
         return builder;

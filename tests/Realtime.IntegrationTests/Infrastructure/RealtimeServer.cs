@@ -17,7 +17,13 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private readonly Dictionary<string, string?> _settings;
 
-    private RealtimeServer(Dictionary<string, string?> settings) => _settings = settings;
+    private readonly Action<IServiceCollection>? _configureServices;
+
+    private RealtimeServer(Dictionary<string, string?> settings, Action<IServiceCollection>? configureServices)
+    {
+        _settings = settings;
+        _configureServices = configureServices;
+    }
 
     public TestTime Time { get; } = new();
 
@@ -29,7 +35,9 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
     public Uri BaseAddress { get; private set; } = null!;
 
     /// <summary>Starts a node on <paramref name="connectionString"/> and waits until it is ready.</summary>
-    public static async Task<RealtimeServer> StartAsync(string connectionString, IDictionary<string, string?>? settings = null, bool waitUntilReady = true)
+    /// <param name="configureServices">Adds to the node's services (e.g. a span exporter), after its own.</param>
+    public static async Task<RealtimeServer> StartAsync(string connectionString, IDictionary<string, string?>? settings = null, bool waitUntilReady = true,
+        Action<IServiceCollection>? configureServices = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -47,7 +55,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
         {
             all[key] = value;
         }
-        var server = new RealtimeServer(all);
+        var server = new RealtimeServer(all, configureServices);
         server.UseKestrel(0);
         server.StartServer();
         var addresses = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
@@ -71,6 +79,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
         {
             services.AddSingleton<TimeProvider>(Time);
             services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs);
+            _configureServices?.Invoke(services);
         });
     }
 
