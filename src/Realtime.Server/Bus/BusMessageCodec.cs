@@ -70,9 +70,13 @@ internal static class BusMessageCodec
         foreach (var (count, trace) in runs)
         {
             writer.Int32(count);
-            trace.TraceId.CopyTo(context[..16]);
-            trace.SpanId.CopyTo(context[16..24]);
-            context[24] = (byte)trace.TraceFlags;
+            context.Clear(); // zeros: an untraced run
+            if (trace != default)
+            {
+                trace.TraceId.CopyTo(context[..16]);
+                trace.SpanId.CopyTo(context[16..24]);
+                context[24] = (byte)trace.TraceFlags;
+            }
             writer.Raw(context);
         }
     }
@@ -93,9 +97,8 @@ internal static class BusMessageCodec
             {
                 throw new FormatException("A trace section with more items than the batch.");
             }
-            var traceId = ActivityTraceId.CreateFromBytes(context[..16]);
-            var trace = traceId == default ? default
-                : new ActivityContext(traceId, ActivitySpanId.CreateFromBytes(context[16..24]), (ActivityTraceFlags)context[24], isRemote: true);
+            var trace = !context[..16].ContainsAnyExcept((byte)0) ? default // an untraced run
+                : new ActivityContext(ActivityTraceId.CreateFromBytes(context[..16]), ActivitySpanId.CreateFromBytes(context[16..24]), (ActivityTraceFlags)context[24], isRemote: true);
             for (var end = index + count; index < end; index++)
             {
                 if (trace != default)
