@@ -47,6 +47,9 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
             ["Auth:Issuer"] = TestTokens.DefaultIssuer,
             ["Auth:Audience"] = TestTokens.DefaultAudience,
             ["RateLimits:SendsPerSecond"] = "0",
+            ["RateLimits:UserRequestsPerSecond"] = "0",
+            ["RateLimits:HubInvocationsPerSecond"] = "0",
+            ["RateLimits:AnonymousRequestsPerSecond"] = "0",
             // One line a request would flood the test run's console (RequestLogTests reads a child process's).
             ["Serilog:MinimumLevel:Default"] = "Information", // (without it Serilog reads MinimumLevel itself, which the host's settings leave empty)
             ["Serilog:MinimumLevel:Override:Serilog.AspNetCore.RequestLoggingMiddleware"] = "Warning",
