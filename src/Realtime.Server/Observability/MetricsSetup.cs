@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.OpenApi;
 using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -63,6 +64,7 @@ internal static class MetricsSetup
                 }
             });
         builder.AddTracing(otlp);
+        builder.Services.Configure<OpenApiOptions>("v1", openApi => openApi.AddDocumentTransformer<MetricsDocumentation>());
         // Hosted services start in order: this one after OpenTelemetry's, whose listeners are then on.
         builder.Services.AddHostedService<SeriesInitializer>();
         return builder;
