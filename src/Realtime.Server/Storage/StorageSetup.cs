@@ -17,8 +17,13 @@ internal static class StorageSetup
         }
 
         // Commands are traced only inside a span (a request, a commit): background polling would make a trace per query.
+        // Physical connection opens have no such filter, and are pool housekeeping: not traced.
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString)
-            .ConfigureTracing(tracing => tracing.ConfigureCommandFilter(_ => Activity.Current is not null).ConfigureBatchFilter(_ => Activity.Current is not null))
+            .ConfigureTracing(tracing => tracing
+                .ConfigureCommandFilter(_ => Activity.Current is not null)
+                .ConfigureBatchFilter(_ => Activity.Current is not null)
+                .ConfigureCopyOperationFilter(_ => Activity.Current is not null)
+                .EnablePhysicalOpenTracing(false))
             .Build());
         builder.Services.AddSingleton<StartupGate>();
         builder.Services.AddSingleton<DatabaseMigrator>();
