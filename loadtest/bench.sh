@@ -58,7 +58,8 @@ log "PostgreSQL (fsync on) on 127.0.0.1:$pg_port"
 export Auth__SigningKey=${Auth__SigningKey:-loadtest-signing-key-0123456789abcdef0123}
 export Auth__Issuer=${Auth__Issuer:-realtime-dev} Auth__Audience=${Auth__Audience:-realtime}
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Maximum Pool Size=50"
-export RateLimits__SendsPerSecond=0 Serilog__MinimumLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production
+export RateLimits__SendsPerSecond=0 RateLimits__UserRequestsPerSecond=0 RateLimits__HubInvocationsPerSecond=0 RateLimits__AnonymousRequestsPerSecond=0
+export Serilog__MinimumLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production
 # The push scenario's fake push service is on loopback over http.
 export Push__AllowInsecureEndpoints=true
 

@@ -255,6 +255,9 @@ internal sealed record LoadTestOptions
           --postgres CONNECTION_STRING  (storage; default ConnectionStrings__Postgres)
           --json FILE  write the results as JSON   -q, --quiet  no progress lines
 
-        Run with RateLimits__SendsPerSecond=0 on the server: the tool warns when it sees 429s.
+        A server the tool starts (--command) runs with its rate limits off (RateLimits__SendsPerSecond,
+        __UserRequestsPerSecond, __HubInvocationsPerSecond, __AnonymousRequestsPerSecond = 0) unless
+        the tool's environment sets them; the tool prints which. Start other servers with those
+        variables at 0: the tool warns when it sees 429s.
         """;
 }

@@ -79,10 +79,12 @@ internal static class LoadTestProgram
                 Console.Error.WriteLine($"{target.Name}: starting `{target.Command}` on {target.Url} (log: {launcher.LogPath})");
             }
             await launcher.StartAsync(cancellationToken);
+            Console.Error.WriteLine($"{target.Name}: rate limits {launcher.RateLimits}");
         }
         else if (!options.Worker)
         {
             await ServerLauncher.WaitReadyAsync(target.Url, null, cancellationToken);
+            Console.Error.WriteLine($"{target.Name}: rate limits unknown (a server the tool did not start): run it with {ServerLauncher.RateLimitsOff}; the tool warns when it sees 429s");
         }
         if (!options.Quiet)
         {

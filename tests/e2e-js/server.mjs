@@ -146,6 +146,9 @@ export class RealtimeServer {
       Auth__Issuer: 'e2e',
       Auth__Audience: 'realtime',
       RateLimits__SendsPerSecond: '0',
+      RateLimits__UserRequestsPerSecond: '0',
+      RateLimits__HubInvocationsPerSecond: '0',
+      RateLimits__AnonymousRequestsPerSecond: '0',
       ...this.extraEnv,
     };
     delete env.ConnectionStrings__Redis; // single node, in-process bus

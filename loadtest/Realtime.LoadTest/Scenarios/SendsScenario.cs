@@ -69,7 +69,7 @@ internal static class SendsScenario
         if (sender.RateLimited > 0)
         {
             result.Add("429 answers", sender.RateLimited);
-            result.Note("WARNING: the server's rate limit is on (429 answers): run it with RateLimits__SendsPerSecond=0");
+            result.Note("WARNING: the server's rate limit is on (429 answers): run it with " + Servers.ServerLauncher.RateLimitsOff);
         }
         foreach (var (outcome, count) in sender.Outcomes.Where(o => o.Key != "201" && o.Key != "200"))
         {

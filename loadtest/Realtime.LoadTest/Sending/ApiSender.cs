@@ -63,7 +63,7 @@ internal sealed class ApiSender : IDisposable
         if (RateLimited > 0)
         {
             result.Add("429 answers", RateLimited);
-            result.Note("WARNING: the server's rate limit is on (429 answers): run it with RateLimits__SendsPerSecond=0");
+            result.Note("WARNING: the server's rate limit is on (429 answers): run it with " + Servers.ServerLauncher.RateLimitsOff);
         }
         foreach (var (outcome, count) in _outcomes.Where(o => o.Key != "201" && o.Key != "200").OrderByDescending(o => o.Value).Take(5))
         {
@@ -112,7 +112,7 @@ internal sealed class ApiSender : IDisposable
             }
             if (response.StatusCode == HttpStatusCode.TooManyRequests && Interlocked.Increment(ref _rateLimited) == 1)
             {
-                Console.Error.WriteLine("WARNING: the server answers 429: its rate limit is on (run it with RateLimits__SendsPerSecond=0)");
+                Console.Error.WriteLine("WARNING: the server answers 429: its rate limit is on (run it with " + Servers.ServerLauncher.RateLimitsOff + ")");
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -10,10 +10,27 @@ namespace Realtime.LoadTest.Servers;
 /// </summary>
 internal sealed partial class ServerLauncher(Target target) : IAsyncDisposable
 {
+    /// <summary>The server's rate limits: a load test measures the server, not its limits, so a launched server has them off.</summary>
+    public static readonly string[] RateLimitVariables =
+        ["RateLimits__SendsPerSecond", "RateLimits__UserRequestsPerSecond", "RateLimits__HubInvocationsPerSecond", "RateLimits__AnonymousRequestsPerSecond"];
+
+    /// <summary>What to set on a server the tool does not launch.</summary>
+    public static string RateLimitsOff => string.Join(' ', RateLimitVariables.Select(v => v + "=0"));
+
+    /// <summary>"off", or the limits left on by the tool's own environment (which a launched server inherits).</summary>
+    public static string DescribeRateLimits(IDictionary<string, string?> environment)
+    {
+        var on = RateLimitVariables.Where(v => environment.TryGetValue(v, out var value) && value is not null && value.Trim() != "0").Select(v => $"{v}={environment[v]}").ToList();
+        return on.Count == 0 ? "off (" + RateLimitsOff + ")" : "ON: " + string.Join(' ', on) + " (429s and refused invocations will show)";
+    }
+
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
     private Process? _process;
 
     public string LogPath { get; } = Path.Combine(Path.GetTempPath(), $"realtime-loadtest-{target.Name}.log");
+
+    /// <summary>The launched server's rate limits, as <see cref="DescribeRateLimits"/> says them.</summary>
+    public string RateLimits { get; private set; } = "";
 
     public int? Pid => _process is { HasExited: false } p ? p.Id : null;
 
@@ -28,6 +45,11 @@ internal sealed partial class ServerLauncher(Target target) : IAsyncDisposable
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add("exec " + target.Command);
         info.Environment["ASPNETCORE_URLS"] = target.Url.GetLeftPart(UriPartial.Authority);
+        foreach (var variable in RateLimitVariables)
+        {
+            info.Environment.TryAdd(variable, "0"); // unless the tool's environment sets it (then it is printed as on)
+        }
+        RateLimits = DescribeRateLimits(info.Environment);
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + target.Command);
         _process = process;
         var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };

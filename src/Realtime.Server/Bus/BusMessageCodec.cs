@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers.Binary;
 using System.Text;
 using Realtime.Server.Contracts;
@@ -6,8 +7,11 @@ namespace Realtime.Server.Bus;
 
 /// <summary>
 /// The bytes of a bus message between nodes: the sender's node id, then a batch (id range and
-/// every notification's pre-serialized JSON, copied as is) or a per-user event. Little-endian,
-/// length-prefixed, versioned by its first byte.
+/// every notification's pre-serialized JSON, copied as is, with the notificationDeleted payload of
+/// what its collapse key replaced) or a per-user event. Little-endian, length-prefixed, versioned by
+/// its first byte (a node refuses other versions; its sequencer then reads those ranges from
+/// PostgreSQL). A batch may end with a trace section (the trace context of each item's request, in
+/// runs); a batch without it decodes with no contexts.
 /// </summary>
 internal static class BusMessageCodec
 {
@@ -15,6 +19,8 @@ internal static class BusMessageCodec
     private const byte BatchKind = 1;
     private const byte UserEventKind = 2;
     private const byte InvalidationKind = 3;
+    private const byte TraceSection = (byte)'T';
+    private const int TraceContextBytes = 16 + 8 + 1; // W3C trace id, span id, flags
 
     public static byte[] Encode(string nodeId, NotificationBatch batch)
     {
@@ -34,7 +40,75 @@ internal static class BusMessageCodec
             writer.Bytes(item.Json.Utf8.Span);
             writer.OptionalBytes(item.Replaced);
         }
+        WriteTraces(writer, batch.Items);
         return writer.ToArray();
+    }
+
+    /// <summary>
+    /// Only when an item carries a context: <c>'T'</c>, the number of runs, then each run's item count
+    /// and context (the items of one send are consecutive and share their request's context).
+    /// </summary>
+    private static void WriteTraces(Writer writer, IReadOnlyList<SequencedNotification> items)
+    {
+        if (!items.Any(item => item.Trace != default))
+        {
+            return;
+        }
+        var runs = new List<(int Count, ActivityContext Context)>();
+        foreach (var item in items)
+        {
+            if (runs.Count > 0 && runs[^1].Context == item.Trace)
+            {
+                runs[^1] = (runs[^1].Count + 1, item.Trace);
+            }
+            else
+            {
+                runs.Add((1, item.Trace));
+            }
+        }
+        writer.Byte(TraceSection);
+        writer.Int32(runs.Count);
+        Span<byte> context = stackalloc byte[TraceContextBytes];
+        foreach (var (count, trace) in runs)
+        {
+            writer.Int32(count);
+            context.Clear(); // zeros: an untraced run
+            if (trace != default)
+            {
+                trace.TraceId.CopyTo(context[..16]);
+                trace.SpanId.CopyTo(context[16..24]);
+                context[24] = (byte)trace.TraceFlags;
+            }
+            writer.Raw(context);
+        }
+    }
+
+    private static void ReadTraces(ref Reader reader, List<SequencedNotification> items)
+    {
+        if (reader.IsEmpty || reader.Byte() != TraceSection)
+        {
+            return;
+        }
+        var runCount = reader.Int32();
+        var index = 0;
+        for (var run = 0; run < runCount; run++)
+        {
+            var count = reader.Int32();
+            var context = reader.Take(TraceContextBytes).Span;
+            if (count < 0 || count > items.Count - index)
+            {
+                throw new FormatException("A trace section with more items than the batch.");
+            }
+            var trace = !context[..16].ContainsAnyExcept((byte)0) ? default // an untraced run
+                : new ActivityContext(ActivityTraceId.CreateFromBytes(context[..16]), ActivitySpanId.CreateFromBytes(context[16..24]), (ActivityTraceFlags)context[24], isRemote: true);
+            for (var end = index + count; index < end; index++)
+            {
+                if (trace != default)
+                {
+                    items[index] = items[index] with { Trace = trace };
+                }
+            }
+        }
     }
 
     public static byte[] Encode(string nodeId, UserEvent userEvent)
@@ -93,6 +167,7 @@ internal static class BusMessageCodec
                     items.Add(new SequencedNotification(id, userId, createdAt, expiresTicks == 0 ? null : new DateTime(expiresTicks, DateTimeKind.Utc), new RawJson(json),
                         replaced is { } deleted ? new RawJson(deleted) : null));
                 }
+                ReadTraces(ref reader, items);
                 return (nodeId, new NotificationBatch(firstId, lastId, items), null, null);
             case UserEventKind:
                 var user = reader.String() ?? throw new FormatException("A user event without a user.");
@@ -157,6 +232,8 @@ internal static class BusMessageCodec
             }
         }
 
+        public void Raw(ReadOnlySpan<byte> value) => _stream.Write(value);
+
         public byte[] ToArray() => _stream.ToArray();
     }
 
@@ -188,7 +265,10 @@ internal static class BusMessageCodec
             return Take(length);
         }
 
-        private ReadOnlyMemory<byte> Take(int length)
+
+        public readonly bool IsEmpty => _rest.IsEmpty;
+
+        public ReadOnlyMemory<byte> Take(int length)
         {
             if (length < 0 || length > _rest.Length)
             {

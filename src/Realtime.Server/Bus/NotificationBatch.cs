@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Bus;
@@ -13,8 +14,11 @@ internal sealed record NotificationBatch(long FirstId, long LastId, IReadOnlyLis
 /// One notification on its way to live connections. <see cref="UserId"/> is null for a broadcast.
 /// <see cref="Replaced"/>: the <c>notificationDeleted</c> payload of the older notifications it
 /// replaced (same collapse key), sent to the user's connections right before it; null when none.
+/// <see cref="Trace"/> is the span context of the request that sent it (default when it is not traced,
+/// or was read from PostgreSQL): every node's delivery span joins that trace.
 /// </summary>
-internal sealed record SequencedNotification(long Id, string? UserId, DateTime CreatedAt, DateTime? ExpiresAt, RawJson Json, RawJson? Replaced = null);
+internal sealed record SequencedNotification(long Id, string? UserId, DateTime CreatedAt, DateTime? ExpiresAt, RawJson Json,
+    RawJson? Replaced = null, ActivityContext Trace = default);
 
 /// <summary>A message for every live connection of one user (read state, unread count), serialized once.</summary>
 internal sealed record UserEvent(string UserId, string Target, RawJson Payload);

@@ -45,7 +45,8 @@ internal static class DemoApi
         group.MapGet("/sw.js", (HttpContext context) => assets.Serve(context, "sw.js"));
         group.MapGet("/demo/{file}", (HttpContext context, string file) => assets.Serve(context, file));
         group.MapGet("/favicon.ico", (HttpContext context) => assets.Serve(context, "icon.svg"));
-        group.MapPost("/api/demo/token", IssueTokenAsync);
+        // Documented (an API, unlike the page's files), under its own tag.
+        app.MapPost("/api/demo/token", IssueTokenAsync).AllowAnonymous().WithTags("Demo");
         return app;
     }
 

@@ -1,5 +1,6 @@
 using Realtime.Server.Bus;
 using Realtime.Server.Contracts;
+using Realtime.Server.Observability;
 
 namespace Realtime.Server.Live;
 
@@ -13,6 +14,7 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
 {
     public void Deliver(SequencedNotification notification)
     {
+        using var span = RealtimeTracing.StartDelivery(notification);
         if (notification.ExpiresAt <= time.GetUtcNow().UtcDateTime)
         {
             return;
@@ -22,15 +24,19 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
         if (notification.UserId is null)
         {
             // A broadcast: the same frames for every connection, and everyone's count moved (one sweep for all).
+            var delivered = 0;
             foreach (var connection in registry.All)
             {
                 connection.EnqueueNotification(frames);
+                delivered++;
             }
+            span?.SetTag(RealtimeTracing.ConnectionsTag, delivered);
             unreadCounts.RequestEveryone();
             return;
         }
 
         var connections = registry.ForUser(notification.UserId);
+        span?.SetTag(RealtimeTracing.ConnectionsTag, connections.Length);
         if (connections.IsEmpty)
         {
             return;

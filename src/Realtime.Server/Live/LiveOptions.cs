@@ -17,6 +17,13 @@ internal sealed class LiveOptions
     /// </summary>
     public int MaxConnectionsPerUser { get; set; } = 100;
 
+    /// <summary>
+    /// The largest hub message a client may send (32 KiB: the hub's methods take a few numbers). A
+    /// larger one closes that connection with an error, as SignalR does (the client may reconnect).
+    /// </summary>
+    [Range(1_024, 16 * 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 32 * 1024;
+
     /// <summary>Messages queued for one connection before it counts as stuck and is closed (it resumes on reconnect).</summary>
     [Range(1, int.MaxValue)]
     public int ConnectionQueueCapacity { get; set; } = 1_000;

@@ -39,6 +39,8 @@ internal static class LiveSetup
                 json.PayloadSerializerOptions.Converters.Add(new UtcTimestampConverter());
             })
             .AddRealtimeMessagePack();
+        services.AddOptions<HubOptions>().Configure<Microsoft.Extensions.Options.IOptions<LiveOptions>>(
+            (hub, live) => hub.MaximumReceiveMessageSize = live.Value.MaxMessageBytes);
         return builder;
     }
 

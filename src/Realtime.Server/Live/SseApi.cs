@@ -22,7 +22,9 @@ internal static class SseApi
 
     public static WebApplication MapSseApi(this WebApplication app)
     {
-        app.MapGet(Path, StreamAsync).WithTags("Live").ExcludeFromDescription().WithMetadata(WaitsForStartup.Instance);
+        app.MapGet(Path, StreamAsync).WithTags("Live").WithMetadata(WaitsForStartup.Instance)
+            .WithSummary("The caller's notifications as Server-Sent Events (notification, unreadCount, notificationRead, notificationDeleted)")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
         return app;
     }
 

@@ -42,7 +42,9 @@ internal sealed partial class GroupCommitQueue(
     /// <summary>Appends one send; completes once it is committed (or, for a key already used, once that is known).</summary>
     public async Task<AppendOutcome> AppendAsync(ValidatedSend send, string sender, CancellationToken cancellationToken)
     {
-        var pending = new PendingSend(send, sender, send.IdempotencyKey is null ? null : send.ComputeHash());
+        var trace = RealtimeTracing.CurrentForDelivery();
+        using var span = RealtimeTracing.StartSendCommit(send.RowCount);
+        var pending = new PendingSend(send, sender, send.IdempotencyKey is null ? null : send.ComputeHash()) { Span = span, Trace = trace };
         Interlocked.Increment(ref _queued);
         if (!_pending.Writer.TryWrite(pending))
         {
@@ -136,6 +138,7 @@ internal sealed partial class GroupCommitQueue(
         var rowCount = 0;
         var committing = false;
         var started = time.GetTimestamp();
+        using var span = RealtimeTracing.StartCommitBatch(batch.Select(p => p.Span).ToList());
         IReadOnlyList<ReplacedNotification> replaced;
         try
         {
@@ -144,6 +147,7 @@ internal sealed partial class GroupCommitQueue(
         }
         catch (Exception ex)
         {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
             if (firstId > 0 && !committing)
             {
                 // Failed before COMMIT was sent, so certainly rolled back: its ids will never hold anything.
@@ -162,14 +166,14 @@ internal sealed partial class GroupCommitQueue(
             var sent = new List<SentNotification>(pending.Send.RowCount);
             if (pending.Send.Broadcast)
             {
-                items.Add(Serialize(nextId, userId: null, pending.Send, createdAt));
+                items.Add(Serialize(nextId, userId: null, pending.Send, createdAt) with { Trace = pending.Trace });
                 sent.Add(new SentNotification(nextId++, UserId: ""));
             }
             foreach (var userId in pending.Send.UserIds)
             {
                 if (!replacements.ReplacedInBatch.Contains(nextId))
                 {
-                    items.Add(Serialize(nextId, userId, pending.Send, createdAt) with { Replaced = replacements.Deleted.GetValueOrDefault(nextId) });
+                    items.Add(Serialize(nextId, userId, pending.Send, createdAt) with { Replaced = replacements.Deleted.GetValueOrDefault(nextId), Trace = pending.Trace });
                 }
                 sent.Add(new SentNotification(nextId++, userId));
             }
@@ -295,6 +299,12 @@ internal sealed class PendingSend(ValidatedSend send, string sender, byte[]? req
     public string Sender { get; } = sender;
     public byte[]? RequestHash { get; } = requestHash;
     public TaskCompletionSource<AppendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>This send's commit span (null when not traced); the batch's span links to it.</summary>
+    public System.Diagnostics.Activity? Span { get; init; }
+
+    /// <summary>The request's span context, carried with its notifications to every node's delivery.</summary>
+    public System.Diagnostics.ActivityContext Trace { get; init; }
 }
 
 /// <summary>What became of an append: the notifications created, or "this sender already used this key".</summary>

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.OpenApi;
 using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -39,7 +40,8 @@ internal static class MetricsSetup
         builder.Services.AddSingleton<RealtimeMetrics>();
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointVariable]);
         builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("realtime"))
+            .ConfigureResource(resource => resource.AddService("realtime", autoGenerateServiceInstanceId: false)
+                .AddDetector(services => new NodeResource(services.GetRequiredService<NodeIdentity>())))
             .WithMetrics(metrics =>
             {
                 // OpenTelemetry listens to meters by name across the process: a node exports only
@@ -61,6 +63,8 @@ internal static class MetricsSetup
                     metrics.AddOtlpExporter();
                 }
             });
+        builder.AddTracing(otlp);
+        builder.Services.Configure<OpenApiOptions>("v1", openApi => openApi.AddDocumentTransformer<MetricsDocumentation>());
         // Hosted services start in order: this one after OpenTelemetry's, whose listeners are then on.
         builder.Services.AddHostedService<SeriesInitializer>();
         return builder;

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.Features;
+using Realtime.Server.Observability;
 using System.Text.RegularExpressions;
 
 namespace Realtime.Server.Operations;
@@ -16,6 +18,8 @@ internal static partial class CorrelationId
             var id = SafeId().IsMatch(given) ? given : Guid.NewGuid().ToString("N");
             context.TraceIdentifier = id;
             context.Response.Headers[HeaderName] = id;
+            // On the request's span (ASP.NET Core's), so a trace can be found from the id a caller logged.
+            context.Features.Get<IHttpActivityFeature>()?.Activity.SetTag(RealtimeTracing.CorrelationIdTag, id);
             using (logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = id }))
             {
                 await next(context);

@@ -16,6 +16,7 @@ internal static class OperationsSetup
             json.SerializerOptions.Converters.Add(new UtcTimestampConverter());
         });
         builder.Services.AddOpenApi();
+        builder.AddClientAddress();
         builder.AddRateLimits();
         builder.AddCrossOrigin();
         return builder;
@@ -24,6 +25,7 @@ internal static class OperationsSetup
     /// <summary>The middleware every request passes through, in order.</summary>
     public static WebApplication UseOperations(this WebApplication app)
     {
+        app.UseClientAddress();
         app.UseCorrelationId();
         app.UseRequestLogging();
         app.UseCors();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Npgsql;
 
 namespace Realtime.Server.Storage;
@@ -15,7 +16,15 @@ internal static class StorageSetup
                 "ConnectionStrings__Postgres is required (./run.sh starts a local PostgreSQL when it is unset).");
         }
 
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        // Commands are traced only inside a span (a request, a commit): background polling would make a trace per query.
+        // Physical connection opens have no such filter, and are pool housekeeping: not traced.
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString)
+            .ConfigureTracing(tracing => tracing
+                .ConfigureCommandFilter(_ => Activity.Current is not null)
+                .ConfigureBatchFilter(_ => Activity.Current is not null)
+                .ConfigureCopyOperationFilter(_ => Activity.Current is not null)
+                .EnablePhysicalOpenTracing(false))
+            .Build());
         builder.Services.AddSingleton<StartupGate>();
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddHostedService<StartupTasks>();

@@ -16,12 +16,12 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private readonly Dictionary<string, string?> _settings;
-    private readonly Action<IServiceCollection>? _services;
+    private readonly Action<IServiceCollection>? _configureServices;
 
-    private RealtimeServer(Dictionary<string, string?> settings, Action<IServiceCollection>? services)
+    private RealtimeServer(Dictionary<string, string?> settings, Action<IServiceCollection>? configureServices)
     {
         _settings = settings;
-        _services = services;
+        _configureServices = configureServices;
     }
 
     public TestTime Time { get; } = new();
@@ -33,12 +33,10 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
 
     public Uri BaseAddress { get; private set; } = null!;
 
-    /// <summary>
-    /// Starts a node on <paramref name="connectionString"/> and waits until it is ready;
-    /// <paramref name="services"/> may replace the node's services (a boundary a test plays itself).
-    /// </summary>
+    /// <summary>Starts a node on <paramref name="connectionString"/> and waits until it is ready.</summary>
+    /// <param name="configureServices">Adds to the node's services (e.g. a span exporter), after its own.</param>
     public static async Task<RealtimeServer> StartAsync(string connectionString, IDictionary<string, string?>? settings = null, bool waitUntilReady = true,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? configureServices = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -48,6 +46,9 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
             ["Auth:Issuer"] = TestTokens.DefaultIssuer,
             ["Auth:Audience"] = TestTokens.DefaultAudience,
             ["RateLimits:SendsPerSecond"] = "0",
+            ["RateLimits:UserRequestsPerSecond"] = "0",
+            ["RateLimits:HubInvocationsPerSecond"] = "0",
+            ["RateLimits:AnonymousRequestsPerSecond"] = "0",
             // One line a request would flood the test run's console (RequestLogTests reads a child process's).
             ["Serilog:MinimumLevel:Default"] = "Information", // (without it Serilog reads MinimumLevel itself, which the host's settings leave empty)
             ["Serilog:MinimumLevel:Override:Serilog.AspNetCore.RequestLoggingMiddleware"] = "Warning",
@@ -56,7 +57,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
         {
             all[key] = value;
         }
-        var server = new RealtimeServer(all, services);
+        var server = new RealtimeServer(all, configureServices);
         server.UseKestrel(0);
         server.StartServer();
         var addresses = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
@@ -80,7 +81,7 @@ public sealed class RealtimeServer : WebApplicationFactory<Program>
         {
             services.AddSingleton<TimeProvider>(Time);
             services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs);
-            _services?.Invoke(services);
+            _configureServices?.Invoke(services);
         });
     }
 

@@ -72,6 +72,9 @@ public sealed class ServerProcess : IAsyncDisposable
             environment["Auth__Issuer"] = TestTokens.Default.Issuer;
             environment["Auth__Audience"] = TestTokens.Default.Audience;
             environment["RateLimits__SendsPerSecond"] = "0";
+            environment["RateLimits__UserRequestsPerSecond"] = "0";
+            environment["RateLimits__HubInvocationsPerSecond"] = "0";
+            environment["RateLimits__AnonymousRequestsPerSecond"] = "0";
             if (Directory.Exists(Path.Combine(RepositoryRoot(), "src", "Realtime.Server", "Presence")))
             {
                 environment["Presence__NodeTimeoutSeconds"] = "3";

@@ -22,7 +22,8 @@ public sealed class LoadTestStormTests
             $"'Auth__SigningKey={TestTokens.DefaultSigningKey}'",
             $"'Auth__Issuer={TestTokens.DefaultIssuer}'",
             $"'Auth__Audience={TestTokens.DefaultAudience}'",
-            "RateLimits__SendsPerSecond=0 Serilog__MinimumLevel__Default=Warning",
+            "RateLimits__SendsPerSecond=0 RateLimits__UserRequestsPerSecond=0 RateLimits__HubInvocationsPerSecond=0 RateLimits__AnonymousRequestsPerSecond=0",
+            "Serilog__MinimumLevel__Default=Warning",
             "dotnet", $"'{ServerDll()}'");
         string[] args =
         [

@@ -31,7 +31,7 @@ public sealed class TemplatesFixture : IAsyncLifetime
     {
         Database = await TestDatabase.CreateAsync();
         Server = await RealtimeServer.StartAsync(Database.ConnectionString,
-            services: services => services.AddSingleton<IRecipientLocales>(Locales));
+            configureServices: services => services.AddSingleton<IRecipientLocales>(Locales));
     }
 
     public async Task DisposeAsync()
