@@ -23,16 +23,7 @@ internal sealed class HubInvocationRateLimit : IHubFilter, IDisposable
         _options = options;
         _metrics = metrics;
         var perSecond = options.Value.HubInvocationsPerSecond;
-        _limiter = PartitionedRateLimiter.Create<string, string>(connectionId => perSecond <= 0
-            ? RateLimitPartition.GetNoLimiter(connectionId)
-            : RateLimitPartition.GetTokenBucketLimiter(connectionId, _ => new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = perSecond,
-                TokensPerPeriod = perSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
+        _limiter = PartitionedRateLimiter.Create<string, string>(connectionId => RateLimits.Bucket(connectionId, perSecond));
     }
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)

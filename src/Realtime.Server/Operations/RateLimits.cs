@@ -116,7 +116,8 @@ internal static class RateLimits
         return (UserPolicy, context.User.FindFirst(ClaimsPrincipalExtensions.SubjectClaim)?.Value ?? "");
     }
 
-    private static RateLimitPartition<string> Bucket(string key, int perSecond) =>
+    /// <summary>A token bucket of <paramref name="perSecond"/> with the same burst for <paramref name="key"/>; no limit at 0.</summary>
+    internal static RateLimitPartition<string> Bucket(string key, int perSecond) =>
         perSecond <= 0
             ? RateLimitPartition.GetNoLimiter(key)
             : RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
