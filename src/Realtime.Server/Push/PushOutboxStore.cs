@@ -22,21 +22,8 @@ internal sealed class ClaimedJob
     public string? Auth { get; init; }
     public string? SubscriptionUserId { get; init; }
 
-    public long? FoundId { get; init; }
-    public string Category { get; init; } = "";
-    public string Title { get; init; } = "";
-    public string? Body { get; init; }
-    public string? Data { get; init; }
-    public string? Link { get; init; }
-    public string Priority { get; init; } = NotificationPriority.Normal;
-    public DateTime CreatedAt { get; init; }
-    public DateTime? NotificationExpiresAt { get; init; }
-    public DateTime? ReadAt { get; init; }
-    public string? CollapseKey { get; init; }
-
-    public Notification ToNotification() => new(
-        NotificationId, UserId, Category, Title, Body, Data is null ? null : RawJson.FromText(Data), Link, Priority,
-        Broadcast: false, CreatedAt, NotificationExpiresAt, ReadAt, CollapseKey);
+    /// <summary>The notification as it is now, read like the inbox reads it; null when it was deleted.</summary>
+    public NotificationRow? Notification { get; set; }
 }
 
 /// <summary>
@@ -100,7 +87,7 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
     /// Claims due jobs: the lease is written into due_at (a claimed job is not due again until it
     /// ends) and claims counts up, so a result is only recorded by the claim it belongs to.
     /// </summary>
-    private const string Claim = """
+    private const string Claim = $"""
         WITH due AS (
             SELECT id FROM push_jobs
             WHERE state = 'queued' AND due_at <= @Now
@@ -111,14 +98,12 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
             UPDATE push_jobs j SET due_at = @LeaseUntil, claims = j.claims + 1, claimed_by = @NodeId, updated_at = @Now
             FROM due WHERE j.id = due.id
             RETURNING j.id, j.notification_id, j.subscription_id, j.user_id, j.attempts, j.reduced, j.claims, j.expires_at)
-        SELECT c.id, c.notification_id, c.subscription_id, c.user_id, c.attempts, c.reduced, c.claims, c.expires_at,
+        SELECT j.id, j.notification_id, j.subscription_id, j.user_id, j.attempts, j.reduced, j.claims, j.expires_at,
                s.endpoint, s.p256dh, s.auth, s.user_id AS subscription_user_id,
-               n.id AS found_id, nc.category, nc.title, nc.body, nc.data::text AS data, nc.link, nc.priority, n.created_at,
-               n.expires_at AS notification_expires_at, n.read_at, n.collapse_key
-        FROM claimed c
-        LEFT JOIN push_subscriptions s ON s.id = c.subscription_id
-        LEFT JOIN notifications n ON n.id = c.notification_id
-        LEFT JOIN notification_contents nc ON nc.id = n.content_id
+               {NotificationRow.Columns}
+        FROM claimed j
+        LEFT JOIN push_subscriptions s ON s.id = j.subscription_id
+        LEFT JOIN ({NotificationRow.Source}) ON n.id = j.notification_id
         """;
 
     /// <summary>
@@ -229,8 +214,15 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string nodeId, DateTime now, DateTime leaseUntil, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var jobs = await connection.QueryAsync<ClaimedJob>(new CommandDefinition(Claim,
-            new { NodeId = nodeId, Now = now, LeaseUntil = leaseUntil, Limit = limit }, cancellationToken: cancellationToken));
+        // The notification's columns start at its own "id" (n.id): null there, no notification.
+        var jobs = await connection.QueryAsync<ClaimedJob, NotificationRow, ClaimedJob>(new CommandDefinition(Claim,
+            new { NodeId = nodeId, Now = now, LeaseUntil = leaseUntil, Limit = limit }, cancellationToken: cancellationToken),
+            (job, notification) =>
+            {
+                job.Notification = notification;
+                return job;
+            },
+            splitOn: "id");
         return jobs.ToList();
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Realtime.Server.Bus;
+using Realtime.Server.Contracts;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Push;
@@ -115,7 +116,7 @@ internal sealed class PushWorker : BackgroundService
             jobs = await _store.ClaimAsync(_node.Id, now, now + _options.Lease, free, stoppingToken);
             // The user's preferences as they are now (they may have changed since planning); if they
             // cannot be read, the claims' leases end and the jobs come back.
-            decisions = await _schedule.DecideAsync(jobs.Select(j => (j.UserId, j.Category, j.Priority)).ToList(), now, stoppingToken);
+            decisions = await _schedule.DecideAsync(jobs.Select(j => (j.UserId, j.Notification?.Category ?? "", j.Notification?.Priority ?? NotificationPriority.Normal)).ToList(), now, stoppingToken);
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
@@ -190,11 +191,11 @@ internal sealed class PushWorker : BackgroundService
         {
             return PushOutcome.Expire("the notification expired before its push went out");
         }
-        if (job.FoundId is null)
+        if (job.Notification is not { } notification)
         {
             return PushOutcome.Cancel("the notification was deleted before its push went out");
         }
-        if (job.ReadAt is not null)
+        if (notification.ReadAt is not null)
         {
             return PushOutcome.Cancel("the notification was read before its push went out");
         }
@@ -226,8 +227,8 @@ internal sealed class PushWorker : BackgroundService
         bool reduced;
         try
         {
-            (var payload, reduced) = PushPayload.Build(job.ToNotification(), job.Reduced);
-            response = await _sender.SendAsync(job.Endpoint, job.P256dh!, job.Auth!, payload, ttl, job.Priority, PushTopic.From(job.CollapseKey), stoppingToken);
+            (var payload, reduced) = PushPayload.Build(notification.ToNotification(), job.Reduced);
+            response = await _sender.SendAsync(job.Endpoint, job.P256dh!, job.Auth!, payload, ttl, notification.Priority, PushTopic.From(notification.CollapseKey), stoppingToken);
         }
         finally
         {
