@@ -1,6 +1,8 @@
 // Fakes for the unit tests: a scripted "server" reachable through a fake hub connection factory
 // and a fake EventSource class, a fake fetch, and an in-memory storage. Nothing touches the network.
 
+import { createClient } from '../../dist/index.js';
+
 /** Resolves once `condition()` is truthy (checked every few ms); rejects after `timeout` ms. */
 export async function until(condition, { timeout = 2000, what = 'the condition' } = {}) {
   const deadline = Date.now() + timeout;
@@ -258,4 +260,20 @@ export function record(client) {
     ids: () => events.filter((e) => e.type === 'notification').map((e) => e.payload.id),
     states: () => events.filter((e) => e.type === 'stateChanged').map((e) => `${e.payload.state}${e.payload.transport ? `:${e.payload.transport}` : ''}`),
   };
+}
+
+/**
+ * A client of `server` (a FakeServer) for alice: hub connections and EventSources come from the
+ * fake, it resumes from 0 and retries at once; `options` override any of that.
+ */
+export function fakeClient(server, options = {}) {
+  return createClient({
+    url: 'http://realtime.test',
+    accessTokenFactory: () => fakeToken('alice'),
+    hubConnectionFactory: server.hubConnectionFactory,
+    EventSource: server.EventSource,
+    since: 0,
+    retryPolicy: [0, 5],
+    ...options,
+  });
 }

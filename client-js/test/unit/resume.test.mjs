@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createClient } from '../../dist/index.js';
-import { FakeServer, MemoryStorage, fakeFetch, fakeToken, notification, record, until } from './fakes.mjs';
-
-function clientFor(server, options = {}) {
-  return createClient({
-    url: 'http://realtime.test',
-    accessTokenFactory: () => fakeToken('alice'),
-    hubConnectionFactory: server.hubConnectionFactory,
-    EventSource: server.EventSource,
-    since: 0,
-    retryPolicy: [0, 5],
-    ...options,
-  });
-}
+import { FakeServer, MemoryStorage, fakeClient, fakeFetch, fakeToken, notification, record, until } from './fakes.mjs';
 
 test('Resume is called at once on every connect with the highest id seen, and the token factory on every reconnect', async () => {
   const server = new FakeServer();
   let tokens = 0;
-  const client = clientFor(server, { accessTokenFactory: () => fakeToken('alice', ++tokens) });
+  const client = fakeClient(server, { accessTokenFactory: () => fakeToken('alice', ++tokens) });
   const log = record(client);
   await client.start();
   assert.deepEqual(server.hubs[0].invocations, [{ method: 'Resume', args: [0] }], 'Resume(0) right after the first connect');
@@ -41,7 +29,7 @@ test('Across a switch from the hub to SSE the app sees every notification once a
   const server = new FakeServer();
   server.sseOverlap = 2; // the stream replays two ids the client already has
   let tokens = 0;
-  const client = clientFor(server, { accessTokenFactory: () => fakeToken('alice', ++tokens) });
+  const client = fakeClient(server, { accessTokenFactory: () => fakeToken('alice', ++tokens) });
   const log = record(client);
   await client.start();
   const firstHub = server.hubs[0];
@@ -76,7 +64,7 @@ test('Across a switch from the hub to SSE the app sees every notification once a
 test('A dropped event stream is reopened by the client (fresh token, lastEventId), never left to reconnect by itself', async () => {
   const server = new FakeServer();
   let tokens = 0;
-  const client = clientFor(server, { transports: ['sse'], accessTokenFactory: () => fakeToken('alice', ++tokens) });
+  const client = fakeClient(server, { transports: ['sse'], accessTokenFactory: () => fakeToken('alice', ++tokens) });
   const log = record(client);
   await client.start();
   server.publish(notification(10));
@@ -97,7 +85,7 @@ test('A dropped event stream is reopened by the client (fresh token, lastEventId
 test('The cursor is kept in storage per user, and a new client (a page reload) resumes from it', async () => {
   const server = new FakeServer();
   const storage = new MemoryStorage();
-  const first = clientFor(server, { storage });
+  const first = fakeClient(server, { storage });
   await first.start();
   server.publish(notification(1));
   server.publish(notification(2));
@@ -105,7 +93,7 @@ test('The cursor is kept in storage per user, and a new client (a page reload) r
   assert.equal(storage.getItem('realtime:http://realtime.test:alice:lastId'), '2');
 
   server.publish(notification(3));
-  const second = clientFor(server, { storage, since: 0 });
+  const second = fakeClient(server, { storage, since: 0 });
   const log = record(second);
   await second.start();
   assert.deepEqual(server.hubs.at(-1).invocations, [{ method: 'Resume', args: [2] }], 'the stored cursor wins over since');
@@ -120,7 +108,7 @@ test('Without a cursor the client starts from the newest id in the inbox, so onl
   const fetch = fakeFetch({
     'GET /api/notifications': () => ({ body: { items: [notification(3)], unreadCount: 3, nextBefore: 3 } }),
   });
-  const client = clientFor(server, { since: undefined, fetch });
+  const client = fakeClient(server, { since: undefined, fetch });
   const log = record(client);
   await client.start();
   assert.equal(fetch.requests[0].search, '?limit=1');
@@ -134,7 +122,7 @@ test('The client keeps retrying while nothing connects and start resolves once i
   const server = new FakeServer();
   server.refuse.add('all');
   const delays = [];
-  const client = clientFor(server, {
+  const client = fakeClient(server, {
     transports: ['websockets', 'sse'],
     retryPolicy: { nextRetryDelayInMilliseconds: (ctx) => { delays.push(ctx.previousRetryCount); return 1; } },
   });
@@ -153,7 +141,7 @@ test('The client keeps retrying while nothing connects and start resolves once i
 test('When the retry policy gives up, start rejects with the last error and the client is disconnected', async () => {
   const server = new FakeServer();
   server.refuse.add('all');
-  const client = clientFor(server, { transports: ['websockets'], retryPolicy: [0, null] });
+  const client = fakeClient(server, { transports: ['websockets'], retryPolicy: [0, null] });
   const log = record(client);
   await assert.rejects(client.start(), /websockets refused/);
   assert.equal(client.state, 'disconnected');
@@ -168,7 +156,7 @@ test('When the retry policy gives up, start rejects with the last error and the 
 test('stop during a backoff wait ends at once and start can be called again', async () => {
   const server = new FakeServer();
   server.refuse.add('all');
-  const client = clientFor(server, { transports: ['websockets'], retryPolicy: [60_000] });
+  const client = fakeClient(server, { transports: ['websockets'], retryPolicy: [60_000] });
   const started = client.start();
   await until(() => server.hubs.length === 1);
   const before = Date.now();
@@ -183,7 +171,7 @@ test('stop during a backoff wait ends at once and start can be called again', as
 
 test('Server events become unreadCount, read and deleted events, and a throwing handler is reported without breaking the others', async () => {
   const server = new FakeServer();
-  const client = clientFor(server);
+  const client = fakeClient(server);
   const log = record(client);
   client.on('notification', () => {
     throw new Error('app bug');
@@ -211,7 +199,7 @@ test('stop does not wait for a token factory or a connection attempt that hangs,
   assert.equal(never.state, 'disconnected');
 
   let release;
-  const slow = clientFor(server, {
+  const slow = fakeClient(server, {
     transports: ['websockets'],
     hubConnectionFactory: (options) => {
       const hub = server.hubConnectionFactory(options);

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createClient } from '../../dist/index.js';
-import { FakeServer, fakeToken, notification, record, until } from './fakes.mjs';
+import { FakeServer, fakeClient, fakeToken, notification, record, until } from './fakes.mjs';
 
-function clientFor(server, options = {}) {
-  return createClient({
-    url: 'http://realtime.test/',
-    accessTokenFactory: () => fakeToken('alice'),
-    hubConnectionFactory: server.hubConnectionFactory,
-    EventSource: server.EventSource,
-    since: 0,
-    retryPolicy: [0, 5],
-    ...options,
-  });
-}
+/** A trailing slash on the base URL is part of what these tests check. */
+const clientFor = (server, options = {}) => fakeClient(server, { url: 'http://realtime.test/', ...options });
 
 test('The hub over WebSockets is tried first and used when it connects', async () => {
   const server = new FakeServer();
