@@ -25,6 +25,7 @@ internal sealed class PreferencesCache
     private readonly TimeProvider _time;
     private readonly TimeSpan _lifetime;
     private readonly IReadOnlySet<string> _mandatory;
+    private readonly CoalescingLoader<string, EffectivePreferences> _loader;
 
     /// <summary>Counts invalidations: a load that raced one is returned but not cached (it may predate the change).</summary>
     private long _generation;
@@ -35,6 +36,7 @@ internal sealed class PreferencesCache
         _time = time;
         _lifetime = TimeSpan.FromSeconds(options.Value.PreferencesCacheSeconds);
         _mandatory = options.Value.MandatorySet();
+        _loader = new CoalescingLoader<string, EffectivePreferences>(LoadAsync, StringComparer.Ordinal);
         bus.OnCacheInvalidation(invalidation =>
         {
             if (invalidation.Cache == CacheName)
@@ -55,7 +57,7 @@ internal sealed class PreferencesCache
     /// <summary>
     /// The effective preferences of each of <paramref name="userIds"/> (every one is in the answer;
     /// the defaults for those who saved none), from this node's cache, reading the missing and
-    /// expired ones from PostgreSQL in one query.
+    /// expired ones from PostgreSQL in one query, shared with every other request missing users meanwhile.
     /// </summary>
     public async Task<IReadOnlyDictionary<string, EffectivePreferences>> GetManyAsync(IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
     {
@@ -78,20 +80,32 @@ internal sealed class PreferencesCache
             return result;
         }
 
+        var loaded = await _loader.LoadAsync(missing, cancellationToken);
+        foreach (var userId in missing)
+        {
+            result[userId] = loaded[userId];
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// One query for every user of a coalesced batch (<see cref="CoalescingLoader{TKey, TValue}"/>):
+    /// each gets their stored preferences or the defaults, and is cached either way (a user who saves
+    /// preferences later is invalidated by the bus like any other).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, EffectivePreferences>> LoadAsync(IReadOnlyCollection<string> userIds)
+    {
         var generation = Interlocked.Read(ref _generation);
         var loadedAt = _time.GetTimestamp();
-        var stored = await _store.LoadAsync(missing, cancellationToken);
+        var stored = await _store.LoadAsync(userIds, CancellationToken.None);
         var cacheable = _lifetime > TimeSpan.Zero && Interlocked.Read(ref _generation) == generation;
-        if (cacheable && _entries.Count + missing.Count > MaxEntries)
+        if (cacheable && _entries.Count + userIds.Count > MaxEntries)
         {
             Sweep();
         }
-        foreach (var userId in missing)
+        var result = new Dictionary<string, EffectivePreferences>(userIds.Count, StringComparer.Ordinal);
+        foreach (var userId in userIds)
         {
-            if (result.ContainsKey(userId))
-            {
-                continue;
-            }
             var value = new EffectivePreferences(userId, stored.GetValueOrDefault(userId) ?? PreferencesDocument.Default, _mandatory);
             result[userId] = value;
             if (cacheable)
@@ -102,7 +116,7 @@ internal sealed class PreferencesCache
         // An invalidation that arrived while these were stored may have been overtaken: drop them again.
         if (cacheable && Interlocked.Read(ref _generation) != generation)
         {
-            foreach (var userId in missing)
+            foreach (var userId in userIds)
             {
                 _entries.TryRemove(userId, out _);
             }
