@@ -36,6 +36,7 @@ internal static class SendsScenario
     {
         var options = context.Options;
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
+        var cpuBefore = context.ServerCpu();
         var start = Stopwatch.GetTimestamp();
         var deadline = start + (long)(seconds * Stopwatch.Frequency);
         await using (Progress.Start(context, phase, () => $"answered {sender.Ok:N0} ({sender.Ok / Stopwatch.GetElapsedTime(start).TotalSeconds:N0}/s), failed {sender.Failed:N0}"))
@@ -66,6 +67,11 @@ internal static class SendsScenario
         result.Add($"{phase}: answer p50 (ms)", sender.AnswerTimes.PercentileMs(50));
         result.Add($"{phase}: answer p99 (ms)", sender.AnswerTimes.PercentileMs(99));
         result.Add($"{phase}: failed", sender.Failed);
+        if (cpuBefore is { } before && context.ServerCpu() is { } after && sender.Ok > 0)
+        {
+            // CPU per notification holds up on a machine shared with other work, where rates do not (PostgreSQL's own CPU is not in it).
+            result.Add($"{phase}: server CPU per 1,000 notifications (ms)", (after - before).TotalMilliseconds * 1000 / (sender.Ok * recipients));
+        }
         if (sender.RateLimited > 0)
         {
             result.Add("429 answers", sender.RateLimited);

@@ -160,20 +160,21 @@ internal sealed partial class GroupCommitQueue(
 
         var replacements = await ReplacementsAsync(replaced, firstId);
         var items = new List<SequencedNotification>();
+        var serializer = new BatchSerializer(createdAt);
         var nextId = firstId;
         foreach (var pending in accepted)
         {
             var sent = new List<SentNotification>(pending.Send.RowCount);
             if (pending.Send.Broadcast)
             {
-                items.Add(Serialize(nextId, userId: null, pending.Send, createdAt) with { Trace = pending.Trace });
+                items.Add(serializer.Serialize(nextId, userId: null, pending.Send) with { Trace = pending.Trace });
                 sent.Add(new SentNotification(nextId++, UserId: ""));
             }
             foreach (var userId in pending.Send.UserIds)
             {
                 if (!replacements.ReplacedInBatch.Contains(nextId))
                 {
-                    items.Add(Serialize(nextId, userId, pending.Send, createdAt) with { Replaced = replacements.Deleted.GetValueOrDefault(nextId), Trace = pending.Trace });
+                    items.Add(serializer.Serialize(nextId, userId, pending.Send) with { Replaced = replacements.Deleted.GetValueOrDefault(nextId), Trace = pending.Trace });
                 }
                 sent.Add(new SentNotification(nextId++, userId));
             }
@@ -261,16 +262,37 @@ internal sealed partial class GroupCommitQueue(
         }
     }
 
-    /// <summary>Serialized once for every connection; a broadcast has no user, so one message serves all.</summary>
-    private static SequencedNotification Serialize(long id, string? userId, ValidatedSend send, DateTime createdAt)
+    /// <summary>
+    /// Serialized once for every connection; a broadcast has no user, so one message serves all.
+    /// Each distinct content of the batch is serialized once (<see cref="NotificationJson"/>): a
+    /// recipient costs only its id and userId.
+    /// </summary>
+    private sealed class BatchSerializer(DateTime createdAt)
     {
-        var expiresAt = send.ExpiresAt(createdAt);
-        var (title, body, link) = send.TextFor(userId);
-        var notification = new Notification(id, userId, send.Category, title, body,
-            send.DataJson is null ? null : RawJson.FromText(send.DataJson), link, send.Priority,
-            send.Broadcast, createdAt, expiresAt, ReadAt: null, send.CollapseKey);
-        var json = JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification);
-        return new SequencedNotification(id, userId, createdAt, expiresAt, new RawJson(json));
+        private readonly Dictionary<(NotificationContent Content, DateTime? ExpiresAt, string? CollapseKey, bool Broadcast), NotificationJson> _contents = [];
+
+        /// <summary>The last send's content, when all its recipients share one (no per-user template text): not even looked up again.</summary>
+        private (ValidatedSend Send, NotificationJson Json)? _last;
+
+        public SequencedNotification Serialize(long id, string? userId, ValidatedSend send)
+        {
+            var expiresAt = send.ExpiresAt(createdAt);
+            if (_last is { } last && ReferenceEquals(last.Send, send))
+            {
+                return new SequencedNotification(id, userId, createdAt, expiresAt, last.Json.For(id, userId));
+            }
+            var content = send.ContentFor(userId);
+            var key = (content, expiresAt, send.CollapseKey, send.Broadcast);
+            if (!_contents.TryGetValue(key, out var json))
+            {
+                json = NotificationJson.Of(new Notification(0, null, content.Category, content.Title, content.Body,
+                    content.DataJson is null ? null : RawJson.FromText(content.DataJson), content.Link, content.Priority,
+                    send.Broadcast, createdAt, expiresAt, ReadAt: null, send.CollapseKey));
+                _contents.Add(key, json);
+            }
+            _last = send.TextByUser is null ? (send, json) : null;
+            return new SequencedNotification(id, userId, createdAt, expiresAt, json.For(id, userId));
+        }
     }
 
     internal static DateTime TruncateToMilliseconds(DateTime value) =>
