@@ -21,6 +21,11 @@ internal static class RuntimeMetrics
         {
             text.Append(CultureInfo.InvariantCulture, $"dotnet_gc_last_collection_heap_size_bytes{{gc_heap_generation=\"{Generations[i]}\"}} {info.GenerationInfo[i].SizeAfterBytes}\n");
         }
+        text.Append("# TYPE dotnet_gc_last_collection_heap_fragmentation_size_bytes gauge\n");
+        for (var i = 0; i < Generations.Length && i < info.GenerationInfo.Length; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"dotnet_gc_last_collection_heap_fragmentation_size_bytes{{gc_heap_generation=\"{Generations[i]}\"}} {info.GenerationInfo[i].FragmentationAfterBytes}\n");
+        }
         text.Append("# TYPE dotnet_gc_last_collection_memory_committed_size_bytes gauge\n");
         text.Append(CultureInfo.InvariantCulture, $"dotnet_gc_last_collection_memory_committed_size_bytes {info.TotalCommittedBytes}\n");
         return text.ToString();

@@ -145,7 +145,9 @@ internal static class ConnectionsScenario
             {
                 result.Add("server GC committed after (MB)", committed / 1048576.0);
             }
-            result.Note("server managed heap: the GC heap after the server's last collection (its /metrics: dotnet.gc.last_collection.heap.size), not forced, so it includes what that collection left; RSS also includes GC headroom and native memory");
+            result.Note(before.Collected && after.Collected
+                ? "server managed heap: live objects, after a full GC the tool asks for through the diagnostics port (then /metrics: dotnet.gc.last_collection.heap.size); RSS is read before that GC and also holds GC headroom and native memory"
+                : "server managed heap: after the server's last GC, not forced (the diagnostics port was out of reach), so it includes what that collection left; RSS also holds GC headroom and native memory");
         }
         else
         {
@@ -304,8 +306,13 @@ internal static class ConnectionsScenario
 }
 
 /// <summary>The server's memory with this many connections open: RSS from /proc, the managed heap from its /metrics.</summary>
-internal sealed record MemoryPoint(int Connections, long? Rss, ManagedHeap? Heap)
+internal sealed record MemoryPoint(int Connections, long? Rss, ManagedHeap? Heap, bool Collected)
 {
-    public static async Task<MemoryPoint> ReadAsync(ScenarioContext context, int connections) =>
-        new(connections, context.ServerRss(), await ServerMetrics.ReadAsync(context.Target.Url, context.CancellationToken));
+    /// <summary>RSS as it is, then the heap after a full GC the tool asks for (when it can reach the process).</summary>
+    public static async Task<MemoryPoint> ReadAsync(ScenarioContext context, int connections)
+    {
+        var rss = context.ServerRss();
+        var collected = await ServerGc.CollectAsync(context.ServerPid, context.CancellationToken);
+        return new(connections, rss, await ServerMetrics.ReadAsync(context.Target.Url, context.CancellationToken), collected);
+    }
 }
