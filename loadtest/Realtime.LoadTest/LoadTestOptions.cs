@@ -191,9 +191,13 @@ internal sealed record LoadTestOptions
           connections  ramp to -n idle connections (--transport hub|sse|mix) at --connect-rate;
                        connect rate and time, errors, server RSS per connection (read from
                        /proc/PID/status of the target's pid=, its --command child, or the process
-                       listening on its port), the tool's own memory per client. Past --per-process
-                       connections (18,000: every process here is capped at 20,000 file
-                       descriptors) it runs several worker processes and sums their results.
+                       listening on its port) and managed heap per connection (the target's
+                       /metrics, after a full GC asked for through the .NET diagnostics port),
+                       each as (after - before) / N and per connection added between N/5 and N
+                       (opened first and measured: fixed costs excluded); the tool's own memory per
+                       client. Past --per-process connections (18,000: every process here is capped
+                       at 20,000 file descriptors) it runs several worker processes (the first
+                       opens the fifth) and sums their results.
           latency      -n users connected, open-loop sends at -r per second for -d seconds, each
                        carrying its send timestamp in data; end-to-end p50/p90/p99/p99.9/max
                        (send -> committed -> delivered), the send answer's p99, deliveries/s,

@@ -13,7 +13,8 @@ namespace Realtime.Baselines.VanillaSignalR;
 /// running Realtime. JWT (HS256, the same Auth__SigningKey / Auth__Issuer / Auth__Audience), one
 /// group per user, <c>Clients.All</c> for broadcasts, nothing persisted, no ordering, no resume.
 /// It exposes the endpoints the load test drives, so the same scenarios run against both:
-/// <c>/hubs/notifications</c>, <c>POST /api/notifications</c>, <c>POST /api/broadcasts</c>, <c>/health/ready</c>.
+/// <c>/hubs/notifications</c>, <c>POST /api/notifications</c>, <c>POST /api/broadcasts</c>, <c>/health/ready</c>,
+/// and <c>/metrics</c> with the runtime's GC figures.
 /// </summary>
 public static class VanillaSignalRApp
 {
@@ -62,6 +63,7 @@ public static class VanillaSignalRApp
         app.MapPost("/api/notifications", SendAsync).RequireAuthorization("send");
         app.MapPost("/api/broadcasts", BroadcastAsync).RequireAuthorization("broadcast");
         app.MapGet("/health/ready", () => TypedResults.Ok(new { status = "ready" }));
+        app.MapGet("/metrics", () => TypedResults.Text(RuntimeMetrics.Prometheus(), "text/plain; version=0.0.4"));
         return app;
     }
 

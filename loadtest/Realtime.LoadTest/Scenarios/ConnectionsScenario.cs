@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Realtime.LoadTest.Clients;
 using Realtime.LoadTest.Measurement;
@@ -25,114 +26,191 @@ internal static class ConnectionsScenario
             return await RunWorkersAsync(context, rawArgs);
         }
         var result = context.NewResult("connections");
-        var rssBefore = context.ServerRss();
-        GC.Collect();
-        var toolHeapBefore = GC.GetTotalMemory(forceFullCollection: true);
-        var toolRssBefore = Environment.WorkingSet;
         var ledger = new DeliveryLedger(1);
-        await using var pool = await Receivers.ConnectAsync(context, ledger, result);
         if (options.Worker)
         {
+            await using var workerPool = await Receivers.ConnectAsync(context, ledger, result);
             // Tell the parent, then hold until it says stop (closes stdin).
             Console.Out.WriteLine(ReadyLine + JsonSerializer.Serialize(result.Metrics.ToDictionary(m => m.Key, m => m.Value)));
             Console.Out.Flush();
             await Console.In.ReadLineAsync(context.CancellationToken);
-            Console.Out.WriteLine(DoneLine + pool.Connected.ToString(CultureInfo.InvariantCulture));
+            Console.Out.WriteLine(DoneLine + workerPool.Connected.ToString(CultureInfo.InvariantCulture));
             Console.Out.Flush();
             return result;
         }
-        await using (Progress.Start(context, "hold", () => $"connected {pool.Connected:N0}, server RSS {Mb(context.ServerRss())}"))
-        {
-            await Task.Delay(options.Duration, context.CancellationToken);
-        }
-        var rssAfter = context.ServerRss();
+        var before = await MemoryPoint.ReadAsync(context, 0);
         GC.Collect();
-        var toolHeapAfter = GC.GetTotalMemory(forceFullCollection: true);
-        var connected = pool.Connected;
-        result.Add("still connected after the hold", connected);
-        AddServerMemory(result, rssBefore, rssAfter, connected);
-        result.Add("tool managed heap per client (KB)", (toolHeapAfter - toolHeapBefore) / 1024.0 / Math.Max(1, connected));
-        result.Add("tool RSS per client (KB)", (Environment.WorkingSet - toolRssBefore) / 1024.0 / Math.Max(1, connected));
-        result.Note($"client: {options.Client}, transport: {options.Transport}");
-        return result;
+        var toolHeapBefore = GC.GetTotalMemory(forceFullCollection: true);
+        var toolRssBefore = Environment.WorkingSet;
+        // A fifth first, measured, then the rest: the slope between the two excludes fixed costs.
+        var first = FirstStage(options.Connections);
+        var parts = new List<ScenarioResult>();
+        var pools = new List<ClientPool>();
+        MemoryPoint? atFirst = null;
+        try
+        {
+            foreach (var (offset, count) in first > 0 ? [(0, first), (first, options.Connections - first)] : new[] { (0, options.Connections) })
+            {
+                var stage = new ScenarioContext(options with { Connections = count, UserOffset = options.UserOffset + offset }, context.Target, context.Launcher, context.CancellationToken);
+                var part = context.NewResult("connections");
+                pools.Add(await Receivers.ConnectAsync(stage, ledger, part));
+                parts.Add(part);
+                if (pools.Count == 1 && first > 0)
+                {
+                    atFirst = await MemoryPoint.ReadAsync(context, pools[0].Connected);
+                }
+            }
+            AddConnectFigures(result, parts);
+            await using (Progress.Start(context, "hold", () => $"connected {pools.Sum(p => p.Connected):N0}, server RSS {Mb(context.ServerRss())}"))
+            {
+                await Task.Delay(options.Duration, context.CancellationToken);
+            }
+            var connected = pools.Sum(p => p.Connected);
+            var after = await MemoryPoint.ReadAsync(context, connected);
+            GC.Collect();
+            var toolHeapAfter = GC.GetTotalMemory(forceFullCollection: true);
+            result.Add("still connected after the hold", connected);
+            AddServerMemory(result, before, atFirst, after);
+            result.Add("tool managed heap per client (KB)", (toolHeapAfter - toolHeapBefore) / 1024.0 / Math.Max(1, connected));
+            result.Add("tool RSS per client (KB)", (Environment.WorkingSet - toolRssBefore) / 1024.0 / Math.Max(1, connected));
+            result.Note($"client: {options.Client}, transport: {options.Transport}");
+            return result;
+        }
+        finally
+        {
+            foreach (var pool in pools)
+            {
+                await pool.DisposeAsync();
+            }
+        }
     }
 
-    private static void AddServerMemory(ScenarioResult result, long? before, long? after, int connected)
+    /// <summary>Connections opened (and measured) before the rest: a fifth, when there are enough to tell.</summary>
+    private static int FirstStage(int connections) => connections >= 10 ? connections / 5 : 0;
+
+    /// <summary>The connect figures of stages run one after the other, as one ramp.</summary>
+    private static void AddConnectFigures(ScenarioResult result, List<ScenarioResult> parts)
     {
-        if (before is null || after is null)
+        var connections = parts.Sum(p => p["connections"]);
+        var seconds = parts.Sum(p => p["connections"] / Math.Max(0.001, p["connect rate (/s)"]));
+        result.Add("connections", connections);
+        result.Add("connect errors", parts.Sum(p => p["connect errors"]));
+        result.Add("connect rate (/s)", connections / Math.Max(0.001, seconds));
+        result.Add("connect p99 (ms)", parts.Max(p => p["connect p99 (ms)"]));
+        foreach (var note in parts.SelectMany(p => p.Notes))
+        {
+            result.Note(note);
+        }
+    }
+
+    /// <summary>
+    /// Per connection, two ways: (after − before) / N, the figure of earlier rounds, which counts
+    /// fixed costs (JIT of the connect path, pools and caches the first connections warm) as per
+    /// connection; and the marginal cost, (after − at N/5) / (N − N/5), which does not.
+    /// </summary>
+    private static void AddServerMemory(ScenarioResult result, MemoryPoint before, MemoryPoint? atFirst, MemoryPoint after)
+    {
+        var added = Math.Max(1, after.Connections - before.Connections);
+        if (before.Rss is { } rssBefore && after.Rss is { } rssAfter)
+        {
+            result.Add("server RSS before (MB)", rssBefore / 1048576.0);
+            result.Add("server RSS after (MB)", rssAfter / 1048576.0);
+            result.Add("server RSS per connection, (after-before)/N (KB)", (rssAfter - rssBefore) / 1024.0 / added);
+            if (atFirst is { Rss: { } rssFirst } && after.Connections > atFirst.Connections)
+            {
+                result.Add("server RSS per added connection, N/5 to N (KB)", (rssAfter - rssFirst) / 1024.0 / (after.Connections - atFirst.Connections));
+            }
+        }
+        else
         {
             result.Note("server RSS unknown: give the target a pid=, a --command, or run the tool where it can read /proc of the server");
-            return;
         }
-        result.Add("server RSS before (MB)", before.Value / 1048576.0);
-        result.Add("server RSS after (MB)", after.Value / 1048576.0);
-        result.Add("server RSS per connection (KB)", (after.Value - before.Value) / 1024.0 / Math.Max(1, connected));
-        result.Note("server managed heap: not measured (the server exposes no runtime metrics yet); RSS includes GC headroom");
+        if (before.Heap is { } heapBefore && after.Heap is { } heapAfter)
+        {
+            result.Add("server managed heap before (MB)", heapBefore.HeapBytes / 1048576.0);
+            result.Add("server managed heap after (MB)", heapAfter.HeapBytes / 1048576.0);
+            if (heapBefore.HeapBytes > 0)
+            {
+                result.Add("server managed heap per connection, (after-before)/N (KB)", (heapAfter.HeapBytes - heapBefore.HeapBytes) / 1024.0 / added);
+            }
+            else
+            {
+                result.Note("server managed heap before: 0, no collection yet (so no (after-before)/N figure for the heap)");
+            }
+            if (atFirst is { Heap: { } heapFirst } && after.Connections > atFirst.Connections)
+            {
+                result.Add("server managed heap per added connection, N/5 to N (KB)", (heapAfter.HeapBytes - heapFirst.HeapBytes) / 1024.0 / (after.Connections - atFirst.Connections));
+            }
+            if (heapAfter.CommittedBytes is { } committed)
+            {
+                result.Add("server GC committed after (MB)", committed / 1048576.0);
+            }
+            result.Note(before.Collected && after.Collected
+                ? "server managed heap: live objects, after a full GC the tool asks for through the diagnostics port (then /metrics: dotnet.gc.last_collection.heap.size); RSS is read before that GC and also holds GC headroom and native memory"
+                : "server managed heap: after the server's last GC, not forced (the diagnostics port was out of reach), so it includes what that collection left; RSS also holds GC headroom and native memory");
+        }
+        else
+        {
+            result.Note("server managed heap: not measured (the target has no /metrics with the .NET runtime's GC figures)");
+        }
     }
 
     private static async Task<ScenarioResult> RunWorkersAsync(ScenarioContext context, string[] rawArgs)
     {
         var options = context.Options;
         var result = context.NewResult("connections");
-        var workers = (options.Connections + options.PerProcess - 1) / options.PerProcess;
-        var rssBefore = context.ServerRss();
+        // A first worker opens a fifth and is measured, then the others open the rest.
+        var first = FirstStage(options.Connections);
+        var shares = new List<int>();
+        if (first > 0)
+        {
+            shares.Add(first);
+        }
+        for (var left = options.Connections - first; left > 0; left -= options.PerProcess)
+        {
+            shares.Add(Math.Min(options.PerProcess, left));
+        }
+        var before = await MemoryPoint.ReadAsync(context, 0);
+        MemoryPoint? atFirst = null;
         var processes = new List<Process>();
-        var start = Stopwatch.GetTimestamp();
+        var connecting = TimeSpan.Zero;
         var sums = new Dictionary<string, double>(StringComparer.Ordinal);
-        var p99 = 0.0;
+        var p99 = new StrongBox<double>(0);
         try
         {
-            for (var w = 0; w < workers; w++)
+            var offset = 0;
+            foreach (var stage in first > 0 ? [shares[..1], shares[1..]] : new[] { shares })
             {
-                var share = Math.Min(options.PerProcess, options.Connections - w * options.PerProcess);
-                // `dotnet Realtime.LoadTest.dll`, whatever started this process (its apphost, dotnet, a test host).
-                var info = new ProcessStartInfo(DotnetHost()) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-                info.ArgumentList.Add(typeof(ConnectionsScenario).Assembly.Location);
-                foreach (var arg in WorkerArgs(rawArgs, context.Target))
+                var start = Stopwatch.GetTimestamp();
+                var started = new List<Process>();
+                foreach (var share in stage)
                 {
-                    info.ArgumentList.Add(arg);
+                    started.Add(StartWorker(context, rawArgs, share, offset));
+                    offset += share;
                 }
-                foreach (var arg in new[] { "--worker", "--connections", share.ToString(CultureInfo.InvariantCulture), "--user-offset", (w * options.PerProcess).ToString(CultureInfo.InvariantCulture), "--run-id", options.RunId })
+                processes.AddRange(started);
+                foreach (var process in started)
                 {
-                    info.ArgumentList.Add(arg);
+                    await ReadReadyAsync(process, sums, p99, context.CancellationToken);
                 }
-                processes.Add(Process.Start(info)!);
-            }
-            foreach (var process in processes)
-            {
-                string? line;
-                while ((line = await process.StandardOutput.ReadLineAsync(context.CancellationToken)) is not null && !line.StartsWith(ReadyLine, StringComparison.Ordinal))
+                connecting += Stopwatch.GetElapsedTime(start);
+                if (first > 0 && atFirst is null)
                 {
-                }
-                if (line is null)
-                {
-                    throw new InvalidOperationException("a worker exited before it was connected");
-                }
-                foreach (var (key, value) in JsonSerializer.Deserialize<Dictionary<string, double>>(line[ReadyLine.Length..])!)
-                {
-                    if (key == "connect p99 (ms)")
-                    {
-                        p99 = Math.Max(p99, value);
-                    }
-                    else if (key != "connect rate (/s)")
-                    {
-                        sums[key] = sums.GetValueOrDefault(key) + value;
-                    }
+                    atFirst = await MemoryPoint.ReadAsync(context, (int)sums.GetValueOrDefault("connections"));
                 }
             }
-            var elapsed = Stopwatch.GetElapsedTime(start);
             foreach (var (key, value) in sums)
             {
                 result.Add(key, value);
             }
-            result.Add("connect rate (/s)", sums.GetValueOrDefault("connections") / elapsed.TotalSeconds);
-            result.Add("connect p99 (ms)", p99);
-            result.Add("worker processes", workers);
+            result.Add("connect rate (/s)", sums.GetValueOrDefault("connections") / connecting.TotalSeconds);
+            result.Add("connect p99 (ms)", p99.Value);
+            result.Add("worker processes", processes.Count);
             await using (Progress.Start(context, "hold", () => $"server RSS {Mb(context.ServerRss())}"))
             {
                 await Task.Delay(options.Duration, context.CancellationToken);
             }
-            var rssAfter = context.ServerRss();
+            var after = await MemoryPoint.ReadAsync(context, (int)sums.GetValueOrDefault("connections"));
             var still = 0;
             foreach (var process in processes)
             {
@@ -147,7 +225,7 @@ internal static class ConnectionsScenario
                 }
             }
             result.Add("still connected after the hold", still);
-            AddServerMemory(result, rssBefore, rssAfter, (int)sums.GetValueOrDefault("connections"));
+            AddServerMemory(result, before, atFirst, after);
             return result;
         }
         finally
@@ -159,6 +237,46 @@ internal static class ConnectionsScenario
                     process.Kill();
                 }
                 process.Dispose();
+            }
+        }
+    }
+
+    /// <summary>`dotnet Realtime.LoadTest.dll --worker`, whatever started this process (its apphost, dotnet, a test host).</summary>
+    private static Process StartWorker(ScenarioContext context, string[] rawArgs, int share, int offset)
+    {
+        var info = new ProcessStartInfo(DotnetHost()) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        info.ArgumentList.Add(typeof(ConnectionsScenario).Assembly.Location);
+        foreach (var arg in WorkerArgs(rawArgs, context.Target))
+        {
+            info.ArgumentList.Add(arg);
+        }
+        foreach (var arg in new[] { "--worker", "--connections", share.ToString(CultureInfo.InvariantCulture), "--user-offset", (context.Options.UserOffset + offset).ToString(CultureInfo.InvariantCulture), "--run-id", context.Options.RunId })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        return Process.Start(info)!;
+    }
+
+    /// <summary>Waits for a worker's READY line and adds its figures (the worst connect p99, sums of the rest but the rate).</summary>
+    private static async Task ReadReadyAsync(Process process, Dictionary<string, double> sums, StrongBox<double> p99, CancellationToken cancellationToken)
+    {
+        string? line;
+        while ((line = await process.StandardOutput.ReadLineAsync(cancellationToken)) is not null && !line.StartsWith(ReadyLine, StringComparison.Ordinal))
+        {
+        }
+        if (line is null)
+        {
+            throw new InvalidOperationException("a worker exited before it was connected");
+        }
+        foreach (var (key, value) in JsonSerializer.Deserialize<Dictionary<string, double>>(line[ReadyLine.Length..])!)
+        {
+            if (key == "connect p99 (ms)")
+            {
+                p99.Value = Math.Max(p99.Value, value);
+            }
+            else if (key != "connect rate (/s)")
+            {
+                sums[key] = sums.GetValueOrDefault(key) + value;
             }
         }
     }
@@ -185,4 +303,16 @@ internal static class ConnectionsScenario
         Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
 
     private static string Mb(long? bytes) => bytes is { } b ? (b / 1048576.0).ToString("N0", CultureInfo.InvariantCulture) + " MB" : "?";
+}
+
+/// <summary>The server's memory with this many connections open: RSS from /proc, the managed heap from its /metrics.</summary>
+internal sealed record MemoryPoint(int Connections, long? Rss, ManagedHeap? Heap, bool Collected)
+{
+    /// <summary>RSS as it is, then the heap after a full GC the tool asks for (when it can reach the process).</summary>
+    public static async Task<MemoryPoint> ReadAsync(ScenarioContext context, int connections)
+    {
+        var rss = context.ServerRss();
+        var collected = await ServerGc.CollectAsync(context.ServerPid, context.CancellationToken);
+        return new(connections, rss, await ServerMetrics.ReadAsync(context.Target.Url, context.CancellationToken), collected);
+    }
 }

@@ -11,6 +11,9 @@ namespace Realtime.Server.Live;
 internal sealed class HubLiveConnection(HubCallerContext context, HubConnectionContext connection, string transport, LiveServices services)
     : LiveConnection(context.ConnectionId, context.UserIdentifier!, transport, services)
 {
+    /// <summary>The connection token its later requests carry (long polling, SignalR's SSE transport); null on WebSockets without negotiation.</summary>
+    public string? OwnerToken { get; init; }
+
     protected override ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken) =>
         connection.WriteAsync(NotificationFrames.HubInvocation(target, payload), cancellationToken);
 
@@ -33,28 +36,27 @@ internal sealed class HubLiveConnection(HubCallerContext context, HubConnectionC
 
 /// <summary>
 /// SignalR's own lifetime manager (this node's connections, <c>Clients.*</c>), which also leaves
-/// each <see cref="HubConnectionContext"/> in the connection's items, for <see cref="HubLiveConnection"/>
+/// each <see cref="HubConnectionContext"/> in the connection's features, for <see cref="HubLiveConnection"/>
 /// to write to directly. It runs before the hub's <c>OnConnectedAsync</c>.
 /// </summary>
 internal sealed class LiveHubLifetimeManager(ILogger<DefaultHubLifetimeManager<NotificationsHub>> logger)
     : DefaultHubLifetimeManager<NotificationsHub>(logger)
 {
-    private const string ConnectionItem = "hubConnection";
-
+    /// <summary>A feature of the connection (its items would be a dictionary made for each connection).</summary>
     public override Task OnConnectedAsync(HubConnectionContext connection)
     {
-        connection.Items[ConnectionItem] = connection;
+        connection.Features.Set(connection);
         return base.OnConnectedAsync(connection);
     }
 
     public override Task OnDisconnectedAsync(HubConnectionContext connection)
     {
-        connection.Items.Remove(ConnectionItem);
+        connection.Features.Set<HubConnectionContext>(null);
         return base.OnDisconnectedAsync(connection);
     }
 
     /// <summary>The connection behind a hub's <see cref="HubCallerContext"/>.</summary>
     public static HubConnectionContext ConnectionOf(HubCallerContext context) =>
-        context.Items[ConnectionItem] as HubConnectionContext
+        context.Features.Get<HubConnectionContext>()
         ?? throw new InvalidOperationException($"The hub's lifetime manager is not {nameof(LiveHubLifetimeManager)}.");
 }

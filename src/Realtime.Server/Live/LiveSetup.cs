@@ -70,7 +70,10 @@ internal static class LiveSetup
 
     public static WebApplication MapLive(this WebApplication app)
     {
-        app.MapHub<NotificationsHub>(NotificationsHub.Path, options => options.CloseOnAuthenticationExpiration = true);
+        // The rate limiter lets the hub through (RateLimits.Classify); disabled here, its middleware also
+        // skips it, rather than holding a lease and its own state for as long as each connection lasts.
+        app.MapHub<NotificationsHub>(NotificationsHub.Path, options => options.CloseOnAuthenticationExpiration = true)
+            .DisableRateLimiting();
         app.MapSseApi();
         return app;
     }

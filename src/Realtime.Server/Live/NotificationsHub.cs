@@ -16,21 +16,20 @@ internal sealed class NotificationsHub(
     ConnectionRegistry registry, HubConnectionOwners owners, LiveServices services, ReadStateService readState) : Hub
 {
     public const string Path = "/hubs/notifications";
-    private const string LiveConnectionItem = "live";
-    private const string ConnectionTokenItem = "token";
 
     public override Task OnConnectedAsync()
     {
         var http = Context.GetHttpContext();
-        // Later requests on this connection (long polling, SSE transport) must come from this user.
-        Context.Items[ConnectionTokenItem] = owners.Add(http, UserId);
         var connection = new HubLiveConnection(Context, LiveHubLifetimeManager.ConnectionOf(Context), TransportName(Context), services)
         {
+            // Later requests on this connection (long polling, SSE transport) must come from this user.
+            OwnerToken = owners.Add(http, UserId),
             UserAgent = http?.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
             RemoteIp = http?.Connection.RemoteIpAddress?.ToString(),
             ConnectedAt = services.Time.GetUtcNow(),
         };
-        Context.Items[LiveConnectionItem] = connection;
+        // A connection feature, not Context.Items: the items are a dictionary made for each connection on first use.
+        Context.Features.Set(connection);
         registry.Add(connection);
         _ = connection.RunAsync(Context.ConnectionAborted);
         return Task.CompletedTask;
@@ -38,12 +37,12 @@ internal sealed class NotificationsHub(
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
-        if (Context.Items[ConnectionTokenItem] is string token)
+        if (Context.Features.Get<HubLiveConnection>() is { } connection)
         {
-            owners.Remove(token);
-        }
-        if (Context.Items[LiveConnectionItem] is LiveConnection connection)
-        {
+            if (connection.OwnerToken is { } token)
+            {
+                owners.Remove(token);
+            }
             registry.Remove(connection);
             connection.Complete();
         }
@@ -80,7 +79,7 @@ internal sealed class NotificationsHub(
 
     private string UserId => Context.UserIdentifier!;
 
-    private LiveConnection Live => (LiveConnection)Context.Items[LiveConnectionItem]!;
+    private LiveConnection Live => Context.Features.Get<HubLiveConnection>()!;
 
     private static HubException NotFound(long id) => new($"Notification {id} was not found.");
 

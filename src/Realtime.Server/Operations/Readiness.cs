@@ -9,17 +9,20 @@ namespace Realtime.Server.Operations;
 /// </summary>
 internal static class Readiness
 {
-    public static IApplicationBuilder UseReadinessGate(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    /// <remarks>
+    /// Not async: it returns the next step's task, so a long-lived request (a hub connection, an
+    /// SSE stream) does not keep a frame of this middleware alive.
+    /// </remarks>
+    public static IApplicationBuilder UseReadinessGate(this IApplicationBuilder app) => app.Use(next => context =>
     {
         var gate = context.RequestServices.GetRequiredService<StartupGate>();
         var path = context.Request.Path;
         if (!gate.IsOpen && context.GetEndpoint()?.Metadata.GetMetadata<WaitsForStartup>() is null
             && (path.StartsWithSegments("/api") || path.StartsWithSegments("/hubs")))
         {
-            await ExceptionHandling.ServiceUnavailable(context, "The server is starting.");
-            return;
+            return ExceptionHandling.ServiceUnavailable(context, "The server is starting.");
         }
-        await next(context);
+        return next(context);
     });
 }
 
