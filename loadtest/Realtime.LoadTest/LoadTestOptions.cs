@@ -256,7 +256,8 @@ internal sealed record LoadTestOptions
           --key KEY --issuer ISS --audience AUD  HS256 token minting (default: Auth__SigningKey,
                        Auth__Issuer or realtime-dev, Auth__Audience or realtime), the claims of
                        scripts/mint-token.sh
-          --postgres CONNECTION_STRING  (storage; default ConnectionStrings__Postgres)
+          --postgres CONNECTION_STRING  (storage; push clears what an earlier target of the run
+                       left there; default ConnectionStrings__Postgres)
           --json FILE  write the results as JSON   -q, --quiet  no progress lines
 
         A server the tool starts (--command) runs with its rate limits off (RateLimits__SendsPerSecond,

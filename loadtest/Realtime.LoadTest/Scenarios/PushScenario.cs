@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using Npgsql;
 using Realtime.LoadTest.Clients;
 using Realtime.LoadTest.Measurement;
 using Realtime.LoadTest.Push;
@@ -21,6 +22,16 @@ internal static class PushScenario
 {
     private const int SubscribeConcurrency = 32;
 
+    /// <summary>
+    /// The subscriptions and unsent jobs an earlier target of this run left in the same database
+    /// (bench.sh gives every target one PostgreSQL): their sink is gone, so the next target would
+    /// spend its run retrying them. Only this run's users (the prefix has the run id).
+    /// </summary>
+    private const string ClearEarlierTargets = """
+        DELETE FROM push_jobs WHERE user_id LIKE @Prefix;
+        DELETE FROM push_subscriptions WHERE user_id LIKE @Prefix;
+        """;
+
     public static async Task<ScenarioResult> RunAsync(ScenarioContext context)
     {
         var options = context.Options;
@@ -29,6 +40,7 @@ internal static class PushScenario
         var bulk = Math.Clamp(options.Bulk ?? 100, 1, users);
         await using var sink = await PushSink.StartAsync(users, context.CancellationToken);
         var prefix = "push-" + options.RunId + "-";
+        await ClearEarlierTargetsAsync(context, prefix, result);
 
         var subscribed = await SubscribeAllAsync(context, sink, prefix, users, result);
         if (subscribed < 0)
@@ -89,6 +101,30 @@ internal static class PushScenario
         }
         sender.AddTo(result, "sends");
         return result;
+    }
+
+    private static async Task ClearEarlierTargetsAsync(ScenarioContext context, string prefix, ScenarioResult result)
+    {
+        if (context.Options.Postgres is not { Length: > 0 } postgres)
+        {
+            return;
+        }
+        try
+        {
+            await using var connection = new NpgsqlConnection(postgres);
+            await connection.OpenAsync(context.CancellationToken);
+            await using var command = new NpgsqlCommand(ClearEarlierTargets, connection);
+            command.Parameters.AddWithValue("Prefix", prefix + "%");
+            await command.ExecuteNonQueryAsync(context.CancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            // A target without Web Push tables (the baseline stores nothing).
+        }
+        catch (NpgsqlException ex)
+        {
+            result.Note("push: could not clear an earlier target's subscriptions and jobs: " + ex.Message);
+        }
     }
 
     /// <summary>One subscription per user through the API; -1 when the target has no Web Push.</summary>

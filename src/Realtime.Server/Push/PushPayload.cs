@@ -19,7 +19,7 @@ internal static class PushPayload
     /// record size, key id length, 65-byte key) plus one record: the plaintext, a 1-byte padding
     /// delimiter and a 16-byte tag.
     /// </summary>
-    public const int MaxPlaintextBytes = 4096 - 86 - 1 - 16;
+    public const int MaxPlaintextBytes = WebPushEncryption.MaxPlaintextLength;
 
     private const string Ellipsis = "…";
 

@@ -1,8 +1,9 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using Lib.Net.Http.WebPush;
+using System.Text;
 using Microsoft.Extensions.Options;
-using LibPushSubscription = Lib.Net.Http.WebPush.PushSubscription;
 
 namespace Realtime.Server.Push;
 
@@ -13,23 +14,29 @@ internal sealed record PushResponse(int? Status, TimeSpan? RetryAfter, string? E
 }
 
 /// <summary>
-/// Sends one push (RFC 8030 request, aes128gcm payload per RFC 8291, VAPID per RFC 8292) through
-/// Lib.Net.Http.WebPush's <see cref="PushServiceClient"/>: one client and one <see cref="HttpClient"/>
-/// for the node, pooled connections, a timeout on every request, no redirects, no proxy, and every
-/// connection checked by <see cref="EndpointGuard"/>.
+/// Sends one push: the RFC 8030 request (<c>TTL</c>, <c>Urgency</c>, <c>Topic</c>), its body
+/// encrypted by <see cref="WebPushEncryption"/> (aes128gcm, RFC 8291) and VAPID (RFC 8292, tokens
+/// signed by Lib.Net.Http.WebPush's <c>VapidAuthentication</c> and cached per audience). One
+/// <see cref="HttpClient"/> for the node: pooled connections, HTTP/2 where the push service offers
+/// it, a timeout on every request, no redirects, no proxy, and every connection checked by
+/// <see cref="EndpointGuard"/>.
 /// </summary>
 internal sealed class PushSender : IDisposable
 {
     /// <summary>Error bodies of push services are a line of text; more is not read.</summary>
     public const int MaxErrorBodyBytes = 4 * 1024;
 
+    private static readonly MediaTypeHeaderValue OctetStream = new("application/octet-stream");
+
     private readonly HttpClient _http;
-    private readonly PushServiceClient _client;
+    private readonly TimeSpan _timeout;
     private readonly VapidKeyStore _keys;
+    private readonly SubscriberKeyCache _subscriberKeys = new();
 
     public PushSender(EndpointGuard guard, VapidKeyStore keys, IOptions<PushOptions> options)
     {
         _keys = keys;
+        _timeout = options.Value.RequestTimeout;
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = guard.ConnectAsync,
@@ -44,33 +51,49 @@ internal sealed class PushSender : IDisposable
             MaxResponseHeadersLength = 64, // KiB
             EnableMultipleHttp2Connections = true,
         };
-        _http = new HttpClient(new VapidAudienceHandler(keys) { InnerHandler = handler }, disposeHandler: true)
+        _http = new HttpClient(handler, disposeHandler: true)
         {
             Timeout = options.Value.RequestTimeout,
         };
-        _client = new PushServiceClient(_http) { AutoRetryAfter = false, DefaultAuthenticationScheme = Lib.Net.Http.WebPush.Authentication.VapidAuthenticationScheme.Vapid };
     }
 
     public async Task<PushResponse> SendAsync(string endpoint, string p256dh, string auth, string payload, int ttlSeconds, string priority, string? topic, CancellationToken cancellationToken)
     {
-        var subscription = new LibPushSubscription { Endpoint = endpoint };
-        subscription.SetKey(PushEncryptionKeyName.P256DH, p256dh);
-        subscription.SetKey(PushEncryptionKeyName.Auth, auth);
-        var message = new PushMessage(payload) { TimeToLive = ttlSeconds, Urgency = UrgencyOf(priority), Topic = topic };
+        var uri = new Uri(endpoint);
+        var body = WebPushEncryption.Encrypt(Encoding.UTF8.GetBytes(payload), _subscriberKeys.Get(p256dh, auth));
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri)
+        {
+            // HTTP/2 where the push service offers it (ALPN): many pushes share one connection.
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            Content = new ByteArrayContent(body),
+        };
+        request.Content.Headers.ContentType = OctetStream;
+        request.Content.Headers.ContentEncoding.Add("aes128gcm");
+        request.Headers.TryAddWithoutValidation("TTL", ttlSeconds.ToString(CultureInfo.InvariantCulture));
+        if (UrgencyOf(priority) is { } urgency)
+        {
+            request.Headers.TryAddWithoutValidation("Urgency", urgency);
+        }
+        if (!string.IsNullOrEmpty(topic))
+        {
+            request.Headers.TryAddWithoutValidation("Topic", topic);
+        }
+        // RFC 8292 §2: the audience is the origin of the push resource (with its port when not the default).
+        request.Headers.Authorization = new AuthenticationHeaderValue("vapid",
+            _keys.Authentication.GetVapidSchemeAuthenticationHeaderValueParameter(uri.GetLeftPart(UriPartial.Authority)));
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            await _client.RequestPushMessageDeliveryAsync(subscription, message, _keys.Authentication, cancellationToken);
-            return new PushResponse(201, null, null);
-        }
-        catch (PushServiceClientException ex)
-        {
-            var status = (int)ex.StatusCode;
-            if (status is 200 or 202)
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var status = (int)response.StatusCode;
+            if (status is 200 or 201 or 202)
             {
                 return new PushResponse(status, null, null);
             }
-            var body = string.IsNullOrWhiteSpace(ex.Body) ? "" : ": " + Truncate(ex.Body.Trim(), 200);
-            return new PushResponse(status, RetryAfter(ex.Headers?.RetryAfter), $"push service answered {status}{body}");
+            var text = await ReadBoundedAsync(response.Content, _timeout - Stopwatch.GetElapsedTime(started), cancellationToken);
+            var detail = string.IsNullOrWhiteSpace(text) ? "" : ": " + Truncate(text.Trim(), 200);
+            return new PushResponse(status, RetryAfter(response.Headers.RetryAfter), $"push service answered {status}{detail}");
         }
         catch (HttpRequestException ex) when (FindRefusal(ex) is { } refused)
         {
@@ -86,12 +109,12 @@ internal sealed class PushSender : IDisposable
         }
     }
 
-    /// <summary>low → low, normal → normal, high and urgent → high (RFC 8030 §5.3).</summary>
-    public static PushMessageUrgency UrgencyOf(string priority) => priority switch
+    /// <summary>The <c>Urgency</c> header (RFC 8030 §5.3): low → low, high and urgent → high, none for normal (its default).</summary>
+    public static string? UrgencyOf(string priority) => priority switch
     {
-        "low" => PushMessageUrgency.Low,
-        "high" or "urgent" => PushMessageUrgency.High,
-        _ => PushMessageUrgency.Normal,
+        "low" => "low",
+        "high" or "urgent" => "high",
+        _ => null,
     };
 
     private static EndpointRefusedException? FindRefusal(Exception? exception)
@@ -115,53 +138,34 @@ internal sealed class PushSender : IDisposable
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length] + "…";
 
-    public void Dispose() => _http.Dispose();
-
     /// <summary>
-    /// Asks for HTTP/2, and two repairs around the library: its VAPID <c>aud</c> is <c>scheme://host</c> without the
-    /// port, but RFC 8292 §2 wants the origin of the push resource, so for an endpoint on a
-    /// non-default port the token is made again with the full origin; and an error response's
-    /// body (which the library reads whole) is cut to <see cref="MaxErrorBodyBytes"/>.
+    /// An error answer's body as text, at most <see cref="MaxErrorBodyBytes"/> of it, within what is
+    /// left of the request's timeout; what did not arrive in time (or broke off) is left out.
     /// </summary>
-    private sealed class VapidAudienceHandler(VapidKeyStore keys) : DelegatingHandler
+    private static async Task<string> ReadBoundedAsync(HttpContent content, TimeSpan left, CancellationToken cancellationToken)
     {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        var buffer = new byte[MaxErrorBodyBytes];
+        var length = 0;
+        try
         {
-            // HTTP/2 where the push service offers it (ALPN): many pushes share one connection.
-            request.Version = HttpVersion.Version20;
-            request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
-            if (request.RequestUri is { IsDefaultPort: false } uri && request.Headers.Authorization?.Scheme == "vapid")
+            await using var stream = await content.ReadAsStreamAsync(timeout.Token);
+            int read;
+            while (length < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(length), timeout.Token)) > 0)
             {
-                var origin = uri.GetLeftPart(UriPartial.Authority);
-                request.Headers.Authorization = new AuthenticationHeaderValue("vapid", keys.Authentication.GetVapidSchemeAuthenticationHeaderValueParameter(origin));
+                length += read;
             }
-            var response = await base.SendAsync(request, cancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                response.Content = await BoundedAsync(response.Content, cancellationToken);
-            }
-            return response;
         }
+        catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+        }
+        return Encoding.UTF8.GetString(buffer, 0, length);
+    }
 
-        private static async Task<HttpContent> BoundedAsync(HttpContent content, CancellationToken cancellationToken)
-        {
-            using (content)
-            {
-                await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-                var buffer = new byte[MaxErrorBodyBytes];
-                var length = 0;
-                int read;
-                while (length < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
-                {
-                    length += read;
-                }
-                var bounded = new ByteArrayContent(buffer, 0, length);
-                if (content.Headers.ContentType is { } type)
-                {
-                    bounded.Headers.ContentType = type;
-                }
-                return bounded;
-            }
-        }
+    public void Dispose()
+    {
+        _http.Dispose();
+        _subscriberKeys.Dispose();
     }
 }
