@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Fluid;
 using Fluid.Ast;
@@ -34,9 +33,11 @@ internal sealed partial class TemplateEngine
     // Built on first use: building Fluid's grammar costs start-up time a node that never sees a template need not pay.
     private readonly Lazy<FluidParser> _parser = new(() => new FluidParser(new FluidParserOptions { AllowFunctions = false }));
     private readonly TemplateOptions _options;
+    private readonly TimeProvider _time;
 
     public TemplateEngine(TimeProvider time)
     {
+        _time = time;
         _options = new TemplateOptions
         {
             MaxSteps = MaxSteps,
@@ -103,7 +104,7 @@ internal sealed partial class TemplateEngine
         {
             context.SetValue(name, value);
         }
-        var deadline = new Deadline(Stopwatch.GetTimestamp());
+        var deadline = Deadline.Start(_time);
         context.AmbientValues[DeadlineKey] = deadline;
         using var writer = new BoundedWriter(maxLength, deadline);
         await template.Template.RenderAsync(writer, NullEncoder.Default, context);
@@ -148,14 +149,16 @@ internal sealed partial class TemplateEngine
     }
 
     /// <summary>When the render started; past <see cref="MaxRenderTime"/> it stops.</summary>
-    private sealed class Deadline(long started)
+    private sealed class Deadline(TimeProvider time, long started)
     {
+        public static Deadline Start(TimeProvider time) => new(time, time.GetTimestamp());
+
         public static Deadline? Of(TemplateContext context) =>
             context.AmbientValues.TryGetValue(DeadlineKey, out var value) ? value as Deadline : null;
 
         public void Check()
         {
-            if (Stopwatch.GetElapsedTime(started) > MaxRenderTime)
+            if (time.GetElapsedTime(started) > MaxRenderTime)
             {
                 throw new RenderLimitException($"Rendering took longer than {MaxRenderTime.TotalMilliseconds:0} ms.");
             }
@@ -258,7 +261,7 @@ internal sealed partial class TemplateEngine
     {
         public override async ValueTask<Completion> WriteToAsync(TextWriter writer, System.Text.Encodings.Web.TextEncoder encoder, TemplateContext context)
         {
-            using var captured = new BoundedWriter(MaxValueLength, Deadline.Of(context) ?? new Deadline(Stopwatch.GetTimestamp()));
+            using var captured = new BoundedWriter(MaxValueLength, Deadline.Of(context) ?? Deadline.Start(TimeProvider.System));
             var completion = await statements.RenderStatementsAsync(captured, encoder, context);
             FluidValue value = new StringValue(captured.ToString());
             if (context.Captured is { } hook)

@@ -6,13 +6,16 @@ namespace Realtime.Server.Tests.Templates;
 /// <summary>Rendering is plain text and bounded: no HTML encoding, no runaway output, memory or steps.</summary>
 public sealed class TemplateEngineTests
 {
-    private static readonly TemplateEngine Engine = new(TimeProvider.System);
+    // The render clock stands still: only the deadline test below lets time pass, so a loaded
+    // machine (a cold time-zone lookup taking 600 ms) cannot fail the others.
+    private static readonly TemplateEngine Engine = new(new RenderClock(step: TimeSpan.Zero));
 
-    private static Task<string> RenderAsync(string source, string variables = "{}", int maxLength = 4_000)
+    private static Task<string> RenderAsync(string source, string variables = "{}", int maxLength = 4_000, TemplateEngine? engine = null)
     {
-        var (parsed, error) = Engine.Parse(source);
+        engine ??= Engine;
+        var (parsed, error) = engine.Parse(source);
         Assert.True(parsed is not null, error);
-        return Engine.RenderAsync(parsed, TemplateEngine.Variables(JsonDocument.Parse(variables).RootElement), maxLength);
+        return engine.RenderAsync(parsed, TemplateEngine.Variables(JsonDocument.Parse(variables).RootElement), maxLength);
     }
 
     [Fact]
@@ -77,5 +80,25 @@ public sealed class TemplateEngineTests
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => RenderAsync(
             "{% for a in (1..999) %}{% for b in (1..999) %}{% endfor %}{% endfor %}"));
         Assert.StartsWith("The maximum level of recursion", ex.Message); // Fluid's words for its step limit too
+    }
+
+    [Fact]
+    public async Task RenderingStopsOnceItHasTakenLongerThanTheDeadline()
+    {
+        // Every reading of the clock is 100 ms after the last: a few filters in, the render is past 500 ms.
+        var slow = new TemplateEngine(new RenderClock(step: TimeSpan.FromMilliseconds(100)));
+        var ex = await Assert.ThrowsAsync<RenderLimitException>(() => RenderAsync("{% for i in (1..20) %}{{ i | plus: 1 }}{% endfor %}", engine: slow));
+        Assert.Contains("500 ms", ex.Message);
+        Assert.Equal("2", await RenderAsync("{{ 1 | plus: 1 }}", engine: slow));
+    }
+
+    /// <summary>A clock whose timestamp moves by <c>step</c> at every reading (zero: it stands still).</summary>
+    private sealed class RenderClock(TimeSpan step) : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Add(ref _ticks, step.Ticks);
     }
 }
