@@ -23,9 +23,18 @@ internal enum TransportKind
 /// <summary>One server under test: where clients connect, where sends go, and optionally how to start it.</summary>
 internal sealed record Target(string Name, Uri Url, Uri SendUrl, string? Command, int? Pid)
 {
+    /// <summary>More nodes of the same cluster (node=URL, repeatable): clients are spread over <see cref="Url"/> and these.</summary>
+    public IReadOnlyList<Uri> OtherNodes { get; init; } = [];
+
+    /// <summary>Where clients connect: client i goes to node i mod the node count.</summary>
+    public IReadOnlyList<Uri> ClientUrls => [Url, .. OtherNodes];
+
+    /// <summary>This target for a worker process: its name and client URLs (the parent sends and runs the server).</summary>
+    public string ClientSpec() => Name + "=" + Url + string.Concat(OtherNodes.Select(n => ",node=" + n));
+
     public static Target Parse(string text)
     {
-        // NAME=URL[,send=URL][,pid=PID]   (or just URL: named after its port)
+        // NAME=URL[,send=URL][,pid=PID][,node=URL...]   (or just URL: named after its port)
         var parts = text.Split(',');
         var head = parts[0];
         var eq = head.IndexOf('=', StringComparison.Ordinal);
@@ -34,9 +43,14 @@ internal sealed record Target(string Name, Uri Url, Uri SendUrl, string? Command
         name ??= "target-" + url.Port.ToString(CultureInfo.InvariantCulture);
         var send = url;
         int? pid = null;
+        var nodes = new List<Uri>();
         foreach (var part in parts.Skip(1))
         {
-            if (part.StartsWith("send=", StringComparison.Ordinal))
+            if (part.StartsWith("node=", StringComparison.Ordinal))
+            {
+                nodes.Add(new Uri(part["node=".Length..]));
+            }
+            else if (part.StartsWith("send=", StringComparison.Ordinal))
             {
                 send = new Uri(part["send=".Length..]);
             }
@@ -46,10 +60,10 @@ internal sealed record Target(string Name, Uri Url, Uri SendUrl, string? Command
             }
             else
             {
-                throw new ArgumentException($"--target: unknown part '{part}' (expected send=URL or pid=PID)");
+                throw new ArgumentException($"--target: unknown part '{part}' (expected send=URL, pid=PID or node=URL)");
             }
         }
-        return new Target(name, url, send, null, pid);
+        return new Target(name, url, send, null, pid) { OtherNodes = nodes };
     }
 }
 

@@ -100,7 +100,7 @@ internal static class LoadTestProgram
         "latency" => LatencyScenario.RunAsync(context),
         "fanout" => FanoutScenario.RunAsync(context),
         "sends" => SendsScenario.RunAsync(context),
-        "storm" => StormScenario.RunAsync(context),
+        "storm" => StormScenario.RunAsync(context, args),
         "storage" => StorageScenario.RunAsync(context),
         "push" => PushScenario.RunAsync(context),
         var other => throw new ArgumentException($"unknown scenario '{other}' (connections, latency, fanout, sends, storm, storage, push)"),
