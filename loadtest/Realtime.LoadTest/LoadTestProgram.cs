@@ -97,7 +97,7 @@ internal static class LoadTestProgram
     public static Task<ScenarioResult> RunScenarioAsync(ScenarioContext context, string[] args) => context.Options.Scenario switch
     {
         "connections" => ConnectionsScenario.RunAsync(context, args),
-        "latency" => LatencyScenario.RunAsync(context),
+        "latency" => LatencyScenario.RunAsync(context, args),
         "fanout" => FanoutScenario.RunAsync(context),
         "sends" => SendsScenario.RunAsync(context),
         "storm" => StormScenario.RunAsync(context, args),

@@ -86,8 +86,13 @@ internal sealed class DeliveryLedger(int capacity)
     }
 
     /// <summary>Adds what a worker process's ledger saw (its <see cref="DeliveriesPerSeq"/> and counters).</summary>
-    public void Merge(int[] deliveriesPerSeq, long delivered, long others)
+    public void Merge(int[] deliveriesPerSeq, long delivered, long others, long lastDeliveryTimestamp)
     {
+        long last;
+        while (lastDeliveryTimestamp > (last = Interlocked.Read(ref _lastDeliveryTimestamp)) &&
+               Interlocked.CompareExchange(ref _lastDeliveryTimestamp, lastDeliveryTimestamp, last) != last)
+        {
+        }
         for (var i = 0; i < Math.Min(deliveriesPerSeq.Length, capacity); i++)
         {
             Interlocked.Add(ref _deliveries[i], deliveriesPerSeq[i]);

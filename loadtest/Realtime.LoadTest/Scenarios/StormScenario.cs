@@ -12,7 +12,7 @@ namespace Realtime.LoadTest.Scenarios;
 /// id it saw. Measured from the kill: when 99% and 100% are back and resumed; then, after the
 /// sends stop and the last deliveries drain, acknowledged notifications never delivered (lost)
 /// and delivered twice (duplicated). Past <c>--per-process</c> connections the clients live in
-/// worker processes (<see cref="StormWorkers"/>); this process sends, kills and counts.
+/// worker processes (<see cref="ReceiverWorkers"/>); this process sends, kills and counts.
 /// </summary>
 internal static class StormScenario
 {
@@ -31,7 +31,7 @@ internal static class StormScenario
         var options = context.Options;
         if (options.Worker)
         {
-            return await StormWorkers.RunWorkerAsync(context);
+            return await ReceiverWorkers.RunWorkerAsync(context);
         }
         var result = context.NewResult("storm");
         var launcher = context.Launcher
@@ -39,9 +39,9 @@ internal static class StormScenario
         var ct = context.CancellationToken;
         var steady = Steady(options);
         var ledger = new DeliveryLedger(LedgerCapacity(options));
-        await using StormClients clients = options.Connections > options.PerProcess
-            ? new StormWorkers(context, rawArgs)
-            : new InProcessStormClients(context, ledger);
+        await using ReceiverSet clients = options.Connections > options.PerProcess
+            ? new ReceiverWorkers(context, rawArgs)
+            : new InProcessReceivers(context, ledger);
         var users = await clients.ConnectAsync(result);
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
 
@@ -122,7 +122,7 @@ internal static class StormScenario
     }
 
     /// <summary>Until every acknowledged delivery arrived, nothing arrived for 3 s, or the drain time is up.</summary>
-    private static async Task DrainAsync(StormClients clients, DeliveryLedger ledger, TimeSpan drain, CancellationToken cancellationToken)
+    internal static async Task DrainAsync(ReceiverSet clients, DeliveryLedger ledger, TimeSpan drain, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
         var last = -1L;
@@ -160,68 +160,6 @@ internal static class StormScenario
                 Volatile.Write(ref back[slot], Stopwatch.GetTimestamp());
                 return;
             }
-        }
-    }
-}
-
-/// <summary>The storm's clients, in this process or in worker processes.</summary>
-internal abstract class StormClients : IAsyncDisposable
-{
-    /// <summary>Connects every client; the users that are connected.</summary>
-    public abstract Task<string[]> ConnectAsync(ScenarioResult result);
-
-    /// <summary>From now on each client reconnects and resumes when it drops.</summary>
-    public abstract Task StartReconnectingAsync();
-
-    /// <summary>Clients back and resumed, and deliveries so far.</summary>
-    public abstract Task<(int Back, long Delivered)> StatusAsync();
-
-    /// <summary>Stops; when each client was back (Stopwatch timestamps, 0: never) and the reconnect attempts. The ledger then holds every delivery.</summary>
-    public abstract Task<(long[] BackAt, int Attempts)> FinishAsync(DeliveryLedger ledger);
-
-    /// <summary>CPU time of the processes holding the clients.</summary>
-    public abstract TimeSpan ToolCpu();
-
-    public abstract ValueTask DisposeAsync();
-}
-
-internal sealed class InProcessStormClients(ScenarioContext context, DeliveryLedger ledger) : StormClients
-{
-    private ClientPool? _pool;
-    private ILiveClient[] _clients = [];
-    private long[] _back = [];
-    private Task[] _reconnects = [];
-
-    public override async Task<string[]> ConnectAsync(ScenarioResult result)
-    {
-        _pool = await Receivers.ConnectAsync(context, ledger, result);
-        _clients = _pool.Clients.Where(c => c.IsConnected).ToArray();
-        _back = new long[_clients.Length];
-        return _clients.Select(c => _pool.UserId(c.Index)).ToArray();
-    }
-
-    public override Task StartReconnectingAsync()
-    {
-        _reconnects = _clients.Select((client, i) => StormScenario.ReconnectAsync(_pool!, client, i, _back, context.CancellationToken)).ToArray();
-        return Task.CompletedTask;
-    }
-
-    public override Task<(int Back, long Delivered)> StatusAsync() =>
-        Task.FromResult((_back.Count(b => Volatile.Read(ref b) != 0), ledger.Delivered));
-
-    public override async Task<(long[] BackAt, int Attempts)> FinishAsync(DeliveryLedger _)
-    {
-        await Task.WhenAny(Task.WhenAll(_reconnects), Task.Delay(TimeSpan.FromSeconds(1)));
-        return (_back, _pool!.ConnectAttempts);
-    }
-
-    public override TimeSpan ToolCpu() => Process.GetCurrentProcess().TotalProcessorTime;
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_pool is not null)
-        {
-            await _pool.DisposeAsync();
         }
     }
 }

@@ -7,13 +7,13 @@ using Realtime.LoadTest.Measurement;
 namespace Realtime.LoadTest.Scenarios;
 
 /// <summary>
-/// The storm's clients in worker processes (each at most <c>--per-process</c>, under the fd cap).
+/// The receiving clients of a run (storm, latency) in worker processes (each at most <c>--per-process</c>, under the fd cap).
 /// Lines on stdin: <c>STORM</c> (reconnect and resume on drop from now on), <c>STATUS</c> (answered
 /// <c>STATUS back delivered cpu-ms</c>), <c>END</c> (answered <c>RESULT {json}</c>: when each client was back, its
 /// deliveries per sequence number and latencies, which the parent merges into its ledger).
 /// Stopwatch timestamps are the machine's monotonic clock, comparable across processes.
 /// </summary>
-internal sealed class StormWorkers(ScenarioContext context, string[] rawArgs) : StormClients
+internal sealed class ReceiverWorkers(ScenarioContext context, string[] rawArgs) : ReceiverSet
 {
     private const string Ready = "READY ";
     private const string Status = "STATUS ";
@@ -91,7 +91,7 @@ internal sealed class StormWorkers(ScenarioContext context, string[] rawArgs) : 
             var done = JsonSerializer.Deserialize<WorkerResult>(await worker.ReadAsync(Result, context.CancellationToken), Json)!;
             back.AddRange(done.BackAt);
             attempts += done.Attempts;
-            ledger.Merge(done.DeliveriesPerSeq, done.Delivered, done.Others);
+            ledger.Merge(done.DeliveriesPerSeq, done.Delivered, done.Others, done.LastDelivery);
             ledger.EndToEnd.Merge(done.LatencyCounts, done.LatencyMaxMicros);
         }
         return ([.. back], attempts);
@@ -113,7 +113,7 @@ internal sealed class StormWorkers(ScenarioContext context, string[] rawArgs) : 
     /// <summary>A worker: connects its share, then answers the parent's lines until END.</summary>
     public static async Task<ScenarioResult> RunWorkerAsync(ScenarioContext context)
     {
-        var result = context.NewResult("storm");
+        var result = context.NewResult(context.Options.Scenario);
         var ledger = new DeliveryLedger(StormScenario.LedgerCapacity(context.Options));
         await using var pool = await Receivers.ConnectAsync(context, ledger, result);
         var clients = pool.Clients.Where(c => c.IsConnected).ToArray();
@@ -138,7 +138,7 @@ internal sealed class StormWorkers(ScenarioContext context, string[] rawArgs) : 
                     await Task.WhenAny(Task.WhenAll(reconnects), Task.Delay(TimeSpan.FromSeconds(1)));
                     var (counts, max) = ledger.EndToEnd.Snapshot();
                     Console.Out.WriteLine(Result + JsonSerializer.Serialize(new WorkerResult(
-                        back, pool.ConnectAttempts, ledger.DeliveriesPerSeq(), ledger.Delivered, ledger.OtherMessages, counts, max), Json));
+                        back, pool.ConnectAttempts, ledger.DeliveriesPerSeq(), ledger.Delivered, ledger.OtherMessages, counts, max, ledger.LastDeliveryTimestamp), Json));
                     Console.Out.Flush();
                     return result;
             }
@@ -148,5 +148,5 @@ internal sealed class StormWorkers(ScenarioContext context, string[] rawArgs) : 
 
     private sealed record WorkerReady(string[] Users, long ConnectErrors, double ConnectP99Ms);
 
-    private sealed record WorkerResult(long[] BackAt, int Attempts, int[] DeliveriesPerSeq, long Delivered, long Others, long[] LatencyCounts, long LatencyMaxMicros);
+    private sealed record WorkerResult(long[] BackAt, int Attempts, int[] DeliveriesPerSeq, long Delivered, long Others, long[] LatencyCounts, long LatencyMaxMicros, long LastDelivery);
 }
