@@ -230,10 +230,12 @@ internal sealed record LoadTestOptions
                        CPU per push. The server needs Push__AllowInsecureEndpoints=true.
 
         Targets:
-          -t, --target NAME=URL[,send=URL][,pid=PID]   a server (repeatable; default
+          -t, --target NAME=URL[,send=URL][,pid=PID][,node=URL...]   a server (repeatable; default
                        realtime=http://localhost:5000). Two or more run back to back with the same
                        scenario, and the table shows the first divided by the second. send= sends to
                        another node (two-node mode: clients on URL, sends through Redis from send=).
+                       node= (repeatable): more nodes of the same cluster; client i connects to
+                       node i mod the node count (URL first), sends go to URL (or send=).
           --server-pid PID  the first target's server process (same as pid=); without it the
                        tool finds the process listening on the target's port (loopback only).
           --command NAME=COMMAND  start that target as a child process (/bin/sh -c COMMAND, with
@@ -254,6 +256,11 @@ internal sealed record LoadTestOptions
           --transport hub|sse|mix  hub (default), SSE (/api/notifications/stream), or half each.
           --source-addresses N  spread client connections over 127.0.0.2 .. 127.0.0.N+1 (default
                        50; loopback targets only).
+          --per-process N  (18,000) connections, latency and storm: past N connections the clients
+                       live in worker processes of N each (this tool run again with --worker; every
+                       process here is capped at 20,000 file descriptors); this process sends,
+                       kills and restarts the node, and sums what the workers report (deliveries
+                       per message, latencies, when each client was back).
 
         Options:
           -n, --connections N (1000)  -d, --duration SECONDS (10)  -r, --rate PER_SECOND (100)
