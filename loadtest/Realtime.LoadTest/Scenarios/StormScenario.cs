@@ -121,7 +121,11 @@ internal static class StormScenario
         return result;
     }
 
-    /// <summary>Until every acknowledged delivery arrived, nothing arrived for 3 s, or the drain time is up.</summary>
+    /// <summary>
+    /// Until as many deliveries arrived as were acknowledged and none arrived for a second (a send
+    /// whose answer was lost to the kill is delivered too, so the count alone can be reached early),
+    /// nothing arrived for 3 s, or the drain time is up.
+    /// </summary>
     internal static async Task DrainAsync(ReceiverSet clients, DeliveryLedger ledger, TimeSpan drain, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
@@ -130,18 +134,15 @@ internal static class StormScenario
         while (Stopwatch.GetTimestamp() < deadline)
         {
             var delivered = (await clients.StatusAsync()).Delivered;
-            if (delivered >= ledger.ExpectedDeliveries())
-            {
-                return;
-            }
             if (delivered != last)
             {
                 last = delivered;
                 lastChange = Stopwatch.GetTimestamp();
             }
-            else if (Stopwatch.GetElapsedTime(lastChange) > TimeSpan.FromSeconds(3))
+            var quiet = Stopwatch.GetElapsedTime(lastChange);
+            if ((delivered >= ledger.ExpectedDeliveries() && quiet > TimeSpan.FromSeconds(1)) || quiet > TimeSpan.FromSeconds(3))
             {
-                return; // nothing moves any more
+                return;
             }
             await Task.Delay(50, cancellationToken);
         }
