@@ -56,6 +56,10 @@ internal static class LoadTestProgram
         }
         if (options.Worker)
         {
+            foreach (var note in results.SelectMany(r => r.Notes).Where(n => n.StartsWith("FAILED", StringComparison.Ordinal)))
+            {
+                Console.Error.WriteLine($"worker {options.UserOffset}: {note}");
+            }
             return 0;
         }
         Console.WriteLine();
