@@ -13,6 +13,11 @@
 # BENCH_TWO_NODE=1: Realtime runs as two nodes through a throwaway Redis (needs redis-server): the
 # tool's clients connect to the first, sends go to a second node on BENCH_PORT+2 (the baseline has
 # no backplane, so it stays one node).
+# BENCH_NODES=N (N >= 2): Realtime runs as N nodes sharing one PostgreSQL and a throwaway Redis: the
+# tool starts the first on BENCH_PORT, this script the others on BENCH_PORT+2 .. BENCH_PORT+N; the
+# tool's clients are spread over all of them (client i on node i mod N), sends go to the first.
+# Each node's connection pool is cut to 150/N so that N pools fit PostgreSQL's 200 connections.
+#   BENCH_NODES=6 BENCH_TARGETS=realtime loadtest/bench.sh latency -n 100000 -r 100 -d 10 --per-process 17000
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,9 +29,10 @@ as_postgres() {
   if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
-pgdir="" node_b="" redis_port=""
+pgdir="" node_b="" redis_port="" extra_nodes=()
 cleanup() {
   [[ -n $node_b ]] && kill "$node_b" 2>/dev/null
+  for pid in "${extra_nodes[@]}"; do kill "$pid" 2>/dev/null; done
   [[ -n $redis_port ]] && redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1
   if [[ -n $pgdir && -f $pgdir/postmaster.pid ]]; then
     as_postgres pg_ctl -D "$pgdir" -m immediate stop >/dev/null 2>&1 || true
@@ -57,7 +63,8 @@ log "PostgreSQL (fsync on) on 127.0.0.1:$pg_port"
 
 export Auth__SigningKey=${Auth__SigningKey:-loadtest-signing-key-0123456789abcdef0123}
 export Auth__Issuer=${Auth__Issuer:-realtime-dev} Auth__Audience=${Auth__Audience:-realtime}
-export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Maximum Pool Size=50"
+nodes=${BENCH_NODES:-1}
+export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Maximum Pool Size=$((nodes > 1 ? 150 / nodes : 50))"
 export RateLimits__SendsPerSecond=0 RateLimits__UserRequestsPerSecond=0 RateLimits__HubInvocationsPerSecond=0 RateLimits__AnonymousRequestsPerSecond=0
 export Serilog__MinimumLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production
 # The push scenario's fake push service is on loopback over http.
@@ -77,6 +84,25 @@ if [[ ${BENCH_TWO_NODE:-0} == 1 ]]; then
   done
   send=",send=http://127.0.0.1:$((port + 2))"
   log "two nodes through Redis 127.0.0.1:$redis_port: clients on :$port, sends to :$((port + 2))"
+fi
+
+if ((nodes > 1)); then
+  redis_port=$((port + 20000))
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --logfile /tmp/realtime-bench-redis.log
+  export ConnectionStrings__Redis="127.0.0.1:$redis_port"
+  for n in $(seq 2 "$nodes"); do
+    ASPNETCORE_URLS="http://127.0.0.1:$((port + n))" dotnet src/Realtime.Server/bin/Release/net10.0/Realtime.Server.dll \
+      >"/tmp/realtime-loadtest-node-$n.log" 2>&1 &
+    extra_nodes+=($!)
+    send="$send,node=http://127.0.0.1:$((port + n))"
+  done
+  for n in $(seq 2 "$nodes"); do
+    for _ in $(seq 600); do
+      curl -fs "http://127.0.0.1:$((port + n))/health/ready" >/dev/null && break
+      sleep 0.1
+    done
+  done
+  log "$nodes nodes through Redis 127.0.0.1:$redis_port on :$port and :$((port + 2))..:$((port + nodes)); sends to :$port"
 fi
 
 realtime=(--target "realtime=http://127.0.0.1:$port$send"

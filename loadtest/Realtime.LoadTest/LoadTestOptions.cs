@@ -23,9 +23,18 @@ internal enum TransportKind
 /// <summary>One server under test: where clients connect, where sends go, and optionally how to start it.</summary>
 internal sealed record Target(string Name, Uri Url, Uri SendUrl, string? Command, int? Pid)
 {
+    /// <summary>More nodes of the same cluster (node=URL, repeatable): clients are spread over <see cref="Url"/> and these.</summary>
+    public IReadOnlyList<Uri> OtherNodes { get; init; } = [];
+
+    /// <summary>Where clients connect: client i goes to node i mod the node count.</summary>
+    public IReadOnlyList<Uri> ClientUrls => [Url, .. OtherNodes];
+
+    /// <summary>This target for a worker process: its name and client URLs (the parent sends and runs the server).</summary>
+    public string ClientSpec() => Name + "=" + Url + string.Concat(OtherNodes.Select(n => ",node=" + n));
+
     public static Target Parse(string text)
     {
-        // NAME=URL[,send=URL][,pid=PID]   (or just URL: named after its port)
+        // NAME=URL[,send=URL][,pid=PID][,node=URL...]   (or just URL: named after its port)
         var parts = text.Split(',');
         var head = parts[0];
         var eq = head.IndexOf('=', StringComparison.Ordinal);
@@ -34,9 +43,14 @@ internal sealed record Target(string Name, Uri Url, Uri SendUrl, string? Command
         name ??= "target-" + url.Port.ToString(CultureInfo.InvariantCulture);
         var send = url;
         int? pid = null;
+        var nodes = new List<Uri>();
         foreach (var part in parts.Skip(1))
         {
-            if (part.StartsWith("send=", StringComparison.Ordinal))
+            if (part.StartsWith("node=", StringComparison.Ordinal))
+            {
+                nodes.Add(new Uri(part["node=".Length..]));
+            }
+            else if (part.StartsWith("send=", StringComparison.Ordinal))
             {
                 send = new Uri(part["send=".Length..]);
             }
@@ -46,10 +60,10 @@ internal sealed record Target(string Name, Uri Url, Uri SendUrl, string? Command
             }
             else
             {
-                throw new ArgumentException($"--target: unknown part '{part}' (expected send=URL or pid=PID)");
+                throw new ArgumentException($"--target: unknown part '{part}' (expected send=URL, pid=PID or node=URL)");
             }
         }
-        return new Target(name, url, send, null, pid);
+        return new Target(name, url, send, null, pid) { OtherNodes = nodes };
     }
 }
 
@@ -220,10 +234,12 @@ internal sealed record LoadTestOptions
                        CPU per push. The server needs Push__AllowInsecureEndpoints=true.
 
         Targets:
-          -t, --target NAME=URL[,send=URL][,pid=PID]   a server (repeatable; default
+          -t, --target NAME=URL[,send=URL][,pid=PID][,node=URL...]   a server (repeatable; default
                        realtime=http://localhost:5000). Two or more run back to back with the same
                        scenario, and the table shows the first divided by the second. send= sends to
                        another node (two-node mode: clients on URL, sends through Redis from send=).
+                       node= (repeatable): more nodes of the same cluster; client i connects to
+                       node i mod the node count (URL first), sends go to URL (or send=).
           --server-pid PID  the first target's server process (same as pid=); without it the
                        tool finds the process listening on the target's port (loopback only).
           --command NAME=COMMAND  start that target as a child process (/bin/sh -c COMMAND, with
@@ -244,6 +260,11 @@ internal sealed record LoadTestOptions
           --transport hub|sse|mix  hub (default), SSE (/api/notifications/stream), or half each.
           --source-addresses N  spread client connections over 127.0.0.2 .. 127.0.0.N+1 (default
                        50; loopback targets only).
+          --per-process N  (18,000) connections, latency and storm: past N connections the clients
+                       live in worker processes of N each (this tool run again with --worker; every
+                       process here is capped at 20,000 file descriptors); this process sends,
+                       kills and restarts the node, and sums what the workers report (deliveries
+                       per message, latencies, when each client was back).
 
         Options:
           -n, --connections N (1000)  -d, --duration SECONDS (10)  -r, --rate PER_SECOND (100)

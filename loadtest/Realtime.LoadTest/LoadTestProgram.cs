@@ -56,6 +56,10 @@ internal static class LoadTestProgram
         }
         if (options.Worker)
         {
+            foreach (var note in results.SelectMany(r => r.Notes).Where(n => n.StartsWith("FAILED", StringComparison.Ordinal)))
+            {
+                Console.Error.WriteLine($"worker {options.UserOffset}: {note}");
+            }
             return 0;
         }
         Console.WriteLine();
@@ -97,10 +101,10 @@ internal static class LoadTestProgram
     public static Task<ScenarioResult> RunScenarioAsync(ScenarioContext context, string[] args) => context.Options.Scenario switch
     {
         "connections" => ConnectionsScenario.RunAsync(context, args),
-        "latency" => LatencyScenario.RunAsync(context),
+        "latency" => LatencyScenario.RunAsync(context, args),
         "fanout" => FanoutScenario.RunAsync(context),
         "sends" => SendsScenario.RunAsync(context),
-        "storm" => StormScenario.RunAsync(context),
+        "storm" => StormScenario.RunAsync(context, args),
         "storage" => StorageScenario.RunAsync(context),
         "push" => PushScenario.RunAsync(context),
         var other => throw new ArgumentException($"unknown scenario '{other}' (connections, latency, fanout, sends, storm, storage, push)"),

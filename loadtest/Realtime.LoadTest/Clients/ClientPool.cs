@@ -16,7 +16,7 @@ internal sealed class ClientPool : IAsyncDisposable
     private readonly LoadTestOptions _options;
     private readonly Target _target;
     private readonly TokenMinter _tokens;
-    private readonly ClientSockets _sockets;
+    private readonly ClientSockets[] _sockets; // one per node of the target
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, int> _errors = new(StringComparer.Ordinal);
     private readonly Task _pings;
@@ -28,7 +28,7 @@ internal sealed class ClientPool : IAsyncDisposable
         _options = options;
         _target = target;
         _tokens = tokens;
-        _sockets = new ClientSockets(target.Url, options.SourceAddresses, options.UserOffset);
+        _sockets = [.. target.ClientUrls.Select(url => new ClientSockets(url, options.SourceAddresses, options.UserOffset))];
         Clients = new ILiveClient[count];
         for (var i = 0; i < count; i++)
         {
@@ -112,15 +112,18 @@ internal sealed class ClientPool : IAsyncDisposable
     {
         var sse = _options.Transport == TransportKind.Sse || (_options.Transport == TransportKind.Mix && index % 2 == 1);
         var token = _tokens.User(UserId(index));
+        var node = (_options.UserOffset + index) % _sockets.Length;
+        var url = _target.ClientUrls[node];
+        var sockets = _sockets[node];
         if (sse)
         {
-            return new SseClient(index, _target.Url, token, _sockets.Http(index), ledger);
+            return new SseClient(index, url, token, sockets.Http(index), ledger);
         }
-        var hub = new Uri(_target.Url, "/hubs/notifications?access_token=" + Uri.EscapeDataString(token));
+        var hub = new Uri(url, "/hubs/notifications?access_token=" + Uri.EscapeDataString(token));
         var wsHub = new UriBuilder(hub) { Scheme = hub.Scheme == "https" ? "wss" : "ws" }.Uri;
         return _options.Client == ClientKind.Official
-            ? new OfficialHubClient(index, hub, _sockets.Invoker(index), ledger, _options.MessagePack)
-            : new LightHubClient(index, wsHub, _sockets.Invoker(index), ledger);
+            ? new OfficialHubClient(index, hub, sockets.Invoker(index), ledger, _options.MessagePack)
+            : new LightHubClient(index, wsHub, sockets.Invoker(index), ledger);
     }
 
     private async Task PingLoopAsync(CancellationToken cancellationToken)
@@ -152,7 +155,10 @@ internal sealed class ClientPool : IAsyncDisposable
         {
             await client.DisposeAsync();
         }
-        _sockets.Dispose();
+        foreach (var sockets in _sockets)
+        {
+            sockets.Dispose();
+        }
         _stop.Dispose();
     }
 }

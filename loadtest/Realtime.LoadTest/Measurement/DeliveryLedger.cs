@@ -78,6 +78,29 @@ internal sealed class DeliveryLedger(int capacity)
         Interlocked.Exchange(ref _lastDeliveryTimestamp, now);
     }
 
+    /// <summary>Deliveries per sequence number up to the last one seen, for another process to <see cref="Merge"/> (worker processes).</summary>
+    public int[] DeliveriesPerSeq()
+    {
+        var last = Array.FindLastIndex(_deliveries, d => d != 0);
+        return _deliveries[..(last + 1)];
+    }
+
+    /// <summary>Adds what a worker process's ledger saw (its <see cref="DeliveriesPerSeq"/> and counters).</summary>
+    public void Merge(int[] deliveriesPerSeq, long delivered, long others, long lastDeliveryTimestamp)
+    {
+        long last;
+        while (lastDeliveryTimestamp > (last = Interlocked.Read(ref _lastDeliveryTimestamp)) &&
+               Interlocked.CompareExchange(ref _lastDeliveryTimestamp, lastDeliveryTimestamp, last) != last)
+        {
+        }
+        for (var i = 0; i < Math.Min(deliveriesPerSeq.Length, capacity); i++)
+        {
+            Interlocked.Add(ref _deliveries[i], deliveriesPerSeq[i]);
+        }
+        Interlocked.Add(ref _delivered, delivered);
+        Interlocked.Add(ref _others, others);
+    }
+
     public void RecordOther() => Interlocked.Increment(ref _others);
 
     /// <summary>Forgets the warm-up: counters and latencies start again (sequence numbers carry on).</summary>

@@ -52,6 +52,24 @@ internal sealed class LatencyHistogram
         return MaxMs;
     }
 
+    /// <summary>The raw buckets and maximum, for another process to <see cref="Merge"/> (worker processes).</summary>
+    public (long[] Counts, long MaxMicros) Snapshot() => ([.. _counts], Interlocked.Read(ref _maxMicros));
+
+    /// <summary>Adds the values of another histogram's <see cref="Snapshot"/>.</summary>
+    public void Merge(long[] counts, long maxMicros)
+    {
+        for (var i = 0; i < Math.Min(counts.Length, _counts.Length); i++)
+        {
+            Interlocked.Add(ref _counts[i], counts[i]);
+            Interlocked.Add(ref _count, counts[i]);
+        }
+        long max;
+        while (maxMicros > (max = Interlocked.Read(ref _maxMicros)) &&
+               Interlocked.CompareExchange(ref _maxMicros, maxMicros, max) != max)
+        {
+        }
+    }
+
     public double MaxMs => Count == 0 ? double.NaN : Interlocked.Read(ref _maxMicros) / 1000.0;
 
     public void AddTo(ScenarioResult result, string prefix)

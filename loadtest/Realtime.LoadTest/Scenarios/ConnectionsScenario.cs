@@ -295,7 +295,7 @@ internal static class ConnectionsScenario
             yield return rawArgs[i];
         }
         yield return "--target";
-        yield return $"{target.Name}={target.Url}";
+        yield return target.ClientSpec(); // its name and every node of it (node=)
         yield return "--quiet";
     }
 

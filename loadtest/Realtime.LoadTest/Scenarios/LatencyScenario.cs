@@ -10,14 +10,21 @@ namespace Realtime.LoadTest.Scenarios;
 /// </summary>
 internal static class LatencyScenario
 {
-    public static async Task<ScenarioResult> RunAsync(ScenarioContext context)
+    public static async Task<ScenarioResult> RunAsync(ScenarioContext context, string[] rawArgs)
     {
         var options = context.Options;
+        if (options.Worker)
+        {
+            return await ReceiverWorkers.RunWorkerAsync(context);
+        }
         var result = context.NewResult("latency");
         var ledger = new DeliveryLedger((int)(options.Rate * options.DurationSeconds * 1.2) + 1_000);
-        await using var pool = await Receivers.ConnectAsync(context, ledger, result);
+        // Past --per-process connections the receivers live in worker processes (the fd cap), which report at the end.
+        await using ReceiverSet receivers = options.Connections > options.PerProcess
+            ? new ReceiverWorkers(context, rawArgs)
+            : new InProcessReceivers(context, ledger);
+        var users = await receivers.ConnectAsync(result);
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
-        var users = pool.Clients.Where(c => c.IsConnected).Select(c => pool.UserId(c.Index)).ToArray();
         await Warmup.RunAsync(context, ledger, 1, s => s.SendAsync(users[Random.Shared.Next(users.Length)], DeliveryLedger.WarmupSeq, context.CancellationToken));
         var start = Stopwatch.GetTimestamp();
         (long Issued, long Skipped) loop;
@@ -36,8 +43,9 @@ internal static class LatencyScenario
                     ledger.Acknowledge(seq, 1);
                 }
             }, context.CancellationToken);
-            await ledger.DrainAsync(TimeSpan.FromSeconds(options.DrainSeconds), context.CancellationToken);
+            await StormScenario.DrainAsync(receivers, ledger, TimeSpan.FromSeconds(options.DrainSeconds), context.CancellationToken);
         }
+        await receivers.FinishAsync(ledger);
         var window = Stopwatch.GetElapsedTime(start, Math.Max(ledger.LastDeliveryTimestamp, start + 1));
         result.Add("sends offered (/s)", options.Rate);
         result.Add("sends skipped (generator saturated)", loop.Skipped);

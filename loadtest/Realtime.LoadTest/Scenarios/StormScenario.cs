@@ -11,40 +11,52 @@ namespace Realtime.LoadTest.Scenarios;
 /// Every client reconnects (random 50–300 ms back-off between attempts) and resumes from the last
 /// id it saw. Measured from the kill: when 99% and 100% are back and resumed; then, after the
 /// sends stop and the last deliveries drain, acknowledged notifications never delivered (lost)
-/// and delivered twice (duplicated).
+/// and delivered twice (duplicated). Past <c>--per-process</c> connections the clients live in
+/// worker processes (<see cref="ReceiverWorkers"/>); this process sends, kills and counts.
 /// </summary>
 internal static class StormScenario
 {
     private const int MarkerChunk = 1_000;
-    private static readonly TimeSpan BackTimeout = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan BackTimeout = TimeSpan.FromSeconds(60);
 
-    public static async Task<ScenarioResult> RunAsync(ScenarioContext context)
+    /// <summary>Sequence numbers a run can issue: the same in the parent and its workers (markers included, up to a million clients).</summary>
+    internal static int LedgerCapacity(LoadTestOptions options) =>
+        (int)(options.Rate * (BackTimeout.TotalSeconds + 2 * Steady(options).TotalSeconds + 10)) + 1_000 + 10;
+
+    /// <summary>-d: half of it sending before the kill, half after everyone is back.</summary>
+    private static TimeSpan Steady(LoadTestOptions options) => TimeSpan.FromSeconds(Math.Max(0.5, options.DurationSeconds / 2));
+
+    public static async Task<ScenarioResult> RunAsync(ScenarioContext context, string[] rawArgs)
     {
         var options = context.Options;
+        if (options.Worker)
+        {
+            return await ReceiverWorkers.RunWorkerAsync(context);
+        }
         var result = context.NewResult("storm");
         var launcher = context.Launcher
             ?? throw new ArgumentException($"storm needs --command {context.Target.Name}=... so the tool can kill and restart the node");
         var ct = context.CancellationToken;
-        // -d: half of it sending before the kill, half after everyone is back.
-        var steady = TimeSpan.FromSeconds(Math.Max(0.5, options.DurationSeconds / 2));
-        var ledger = new DeliveryLedger((int)(options.Rate * (BackTimeout.TotalSeconds + 2 * steady.TotalSeconds + 10)) + options.Connections / MarkerChunk + 10);
-        await using var pool = await Receivers.ConnectAsync(context, ledger, result);
+        var steady = Steady(options);
+        var ledger = new DeliveryLedger(LedgerCapacity(options));
+        await using ReceiverSet clients = options.Connections > options.PerProcess
+            ? new ReceiverWorkers(context, rawArgs)
+            : new InProcessReceivers(context, ledger);
+        var users = await clients.ConnectAsync(result);
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
 
         // A first notification for everyone, so every client has a cursor to resume from.
-        var clients = pool.Clients.Where(c => c.IsConnected).ToArray();
-        foreach (var chunk in clients.Chunk(MarkerChunk))
+        foreach (var chunk in users.Chunk(MarkerChunk))
         {
             var seq = ledger.NextSeq();
-            if (await sender.SendAsync(chunk.Select(c => pool.UserId(c.Index)).ToArray(), seq, null, ct))
+            if (await sender.SendAsync(chunk, seq, null, ct))
             {
                 ledger.Acknowledge(seq, chunk.Length);
             }
         }
-        await ledger.DrainAsync(TimeSpan.FromSeconds(options.DrainSeconds), ct);
+        await DrainAsync(clients, ledger, TimeSpan.FromSeconds(options.DrainSeconds), ct);
 
         using var stopSending = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var users = clients.Select(c => pool.UserId(c.Index)).ToArray();
         var sending = OpenLoop.RunAsync(options.Rate, TimeSpan.FromHours(1), options.MaxInFlight, async _ =>
         {
             var seq = ledger.NextSeq();
@@ -55,48 +67,89 @@ internal static class StormScenario
         }, stopSending.Token);
         await Task.Delay(steady, ct);
 
-        var back = new long[clients.Length];
-        var killedAt = Stopwatch.GetTimestamp();
-        var reconnects = clients.Select((client, i) => ReconnectAsync(pool, client, i, back, ct)).ToArray();
+        await clients.StartReconnectingAsync();
+        var toolCpuBefore = clients.ToolCpu();
         await launcher.KillAsync();
-        killedAt = Stopwatch.GetTimestamp();
-        var backCount = 0;
-        await using (Progress.Start(context, "storm", () => $"back and resumed {Volatile.Read(ref backCount):N0}/{clients.Length:N0}, sent {sender.Ok:N0}, failed {sender.Failed:N0}"))
+        var killedAt = Stopwatch.GetTimestamp();
+        var back = 0;
+        await using (Progress.Start(context, "storm", () => $"back and resumed {Volatile.Read(ref back):N0}/{users.Length:N0}, sent {sender.Ok:N0}, failed {sender.Failed:N0}"))
         {
             await launcher.StartAsync(ct);
             var readyAfter = Stopwatch.GetElapsedTime(killedAt);
             result.Add("node ready again after (s)", readyAfter.TotalSeconds);
-            var all = Task.WhenAll(reconnects);
-            while (!all.IsCompleted && Stopwatch.GetElapsedTime(killedAt) < BackTimeout)
+            if (context.ServerCpu() is { } cpu)
             {
-                backCount = back.Count(b => b != 0);
-                await Task.WhenAny(all, Task.Delay(100, ct));
+                result.Add("server CPU until ready (s)", cpu.TotalSeconds);
             }
-            backCount = back.Count(b => b != 0);
+            while (Stopwatch.GetElapsedTime(killedAt) < BackTimeout)
+            {
+                var status = await clients.StatusAsync();
+                Volatile.Write(ref back, status.Back);
+                if (status.Back >= users.Length)
+                {
+                    break;
+                }
+                await Task.Delay(100, ct);
+            }
+            if (context.ServerCpu() is { } cpuBack)
+            {
+                result.Add("server CPU from start to all back (s)", cpuBack.TotalSeconds);
+            }
+            result.Add("tool CPU from the kill to all back (s)", (clients.ToolCpu() - toolCpuBefore).TotalSeconds);
             await Task.Delay(steady, ct);
             await stopSending.CancelAsync();
             await sending;
-            await ledger.DrainAsync(TimeSpan.FromSeconds(options.DrainSeconds), ct);
+            await DrainAsync(clients, ledger, TimeSpan.FromSeconds(options.DrainSeconds), ct);
         }
-        var times = back.Where(b => b != 0).Select(b => Stopwatch.GetElapsedTime(killedAt, b).TotalSeconds).Order().ToArray();
+        var (backAt, attempts) = await clients.FinishAsync(ledger);
+        var times = backAt.Where(b => b != 0).Select(b => Stopwatch.GetElapsedTime(killedAt, b).TotalSeconds).Order().ToArray();
+        var total = users.Length;
         result.Add("back and resumed", times.Length);
-        result.Add("99% back after (s)", times.Length >= Math.Ceiling(clients.Length * 0.99) ? times[(int)Math.Ceiling(clients.Length * 0.99) - 1] : double.NaN);
-        result.Add("100% back after (s)", times.Length == clients.Length ? times[^1] : double.NaN);
-        result.Add("100% back after ready (s)", times.Length == clients.Length ? times[^1] - result["node ready again after (s)"] : double.NaN);
-        result.Add("reconnect attempts", pool.ConnectAttempts);
+        result.Add("99% back after (s)", times.Length >= Math.Ceiling(total * 0.99) ? times[(int)Math.Ceiling(total * 0.99) - 1] : double.NaN);
+        result.Add("100% back after (s)", times.Length == total ? times[^1] : double.NaN);
+        result.Add("100% back after ready (s)", times.Length == total ? times[^1] - result["node ready again after (s)"] : double.NaN);
+        result.Add("reconnect attempts", attempts);
         result.Add("sends acknowledged", sender.Ok);
         result.Add("sends failed (node down)", sender.Failed);
         result.Add("lost", ledger.Missing());
         result.Add("duplicated", ledger.Duplicated());
         ledger.EndToEnd.AddTo(result, "end-to-end");
-        if (times.Length < clients.Length)
+        if (times.Length < total)
         {
-            result.Note($"{clients.Length - times.Length} clients were not back within {BackTimeout.TotalSeconds} s");
+            result.Note($"{total - times.Length} clients were not back within {BackTimeout.TotalSeconds} s");
         }
         return result;
     }
 
-    private static async Task ReconnectAsync(ClientPool pool, ILiveClient client, int slot, long[] back, CancellationToken ct)
+    /// <summary>
+    /// Until as many deliveries arrived as were acknowledged and none arrived for a second (a send
+    /// whose answer was lost to the kill is delivered too, so the count alone can be reached early),
+    /// nothing arrived for 3 s, or the drain time is up.
+    /// </summary>
+    internal static async Task DrainAsync(ReceiverSet clients, DeliveryLedger ledger, TimeSpan drain, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
+        var last = -1L;
+        var lastChange = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            var delivered = (await clients.StatusAsync()).Delivered;
+            if (delivered != last)
+            {
+                last = delivered;
+                lastChange = Stopwatch.GetTimestamp();
+            }
+            var quiet = Stopwatch.GetElapsedTime(lastChange);
+            if ((delivered >= ledger.ExpectedDeliveries() && quiet > TimeSpan.FromSeconds(1)) || quiet > TimeSpan.FromSeconds(3))
+            {
+                return;
+            }
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    /// <summary>One client's reconnect loop: waits for the drop, then tries every 50–300 ms until connected and resumed.</summary>
+    internal static async Task ReconnectAsync(ClientPool pool, ILiveClient client, int slot, long[] back, CancellationToken ct)
     {
         await client.Closed.WaitAsync(BackTimeout, ct);
         var deadline = Stopwatch.GetTimestamp() + (long)(BackTimeout.TotalSeconds * Stopwatch.Frequency);

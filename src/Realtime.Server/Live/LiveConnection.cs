@@ -26,6 +26,7 @@ internal abstract partial class LiveConnection
 {
     private readonly Queue<Outgoing> _queue = new();
     private readonly InboxStore _inbox;
+    private readonly ResumeReader _resumes;
     private readonly TimeProvider _time;
     private readonly LiveOptions _options;
     private readonly ILogger _logger;
@@ -56,6 +57,7 @@ internal abstract partial class LiveConnection
         UserId = userId;
         Transport = transport;
         _inbox = services.Inbox;
+        _resumes = services.Resumes;
         _time = services.Time;
         _options = services.Options.Value;
         _logger = services.Logger;
@@ -366,9 +368,8 @@ internal abstract partial class LiveConnection
     {
         try
         {
-            var replayed = await ReplayAsync(resume.AfterId, cancellationToken);
+            var (replayed, unread) = await ReplayAsync(resume.AfterId, cancellationToken);
             _metrics.Resumed(Transport, replayed);
-            var unread = await _inbox.UnreadCountAsync(UserId, cancellationToken);
             await WriteAsync(ClientTargets.UnreadCount, ClientPayloads.UnreadCount(unread), null, cancellationToken);
             resume.Completion.TrySetResult(replayed);
         }
@@ -379,14 +380,20 @@ internal abstract partial class LiveConnection
         }
     }
 
-    private async Task<int> ReplayAsync(long afterId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Replays from PostgreSQL; how many were sent, and the unread count read after them. The first
+    /// page and the count come from <see cref="ResumeReader"/> (coalesced with other resumes); a
+    /// longer replay reads its further pages, and then the count again, on its own.
+    /// </summary>
+    private async Task<(int Replayed, int Unread)> ReplayAsync(long afterId, CancellationToken cancellationToken)
     {
         var cursor = afterId;
         var replayed = 0;
         var highest = Math.Max(_lastSent, afterId);
+        var (page, unread) = await _resumes.ReadAsync(UserId, cursor, _options.ReplayPageSize, cancellationToken);
+        var pages = 1;
         while (true)
         {
-            var page = await _inbox.ReadAfterAsync(UserId, cursor, _options.ReplayPageSize, cancellationToken);
             foreach (var notification in page)
             {
                 cursor = notification.Id;
@@ -404,10 +411,16 @@ internal abstract partial class LiveConnection
             {
                 break;
             }
+            page = await _inbox.ReadAfterAsync(UserId, cursor, _options.ReplayPageSize, cancellationToken);
+            pages++;
         }
         _sentAbove = _sentAbove < 0 ? afterId : Math.Min(_sentAbove, afterId);
         Volatile.Write(ref _lastSent, highest);
-        return replayed;
+        if (pages > 1)
+        {
+            unread = await _inbox.UnreadCountAsync(UserId, cancellationToken);
+        }
+        return (replayed, unread);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} of {UserId} fell behind ({Messages} messages, {Bytes} bytes queued); closing it (it resumes on reconnect)")]
@@ -444,8 +457,9 @@ internal abstract partial class LiveConnection
 }
 
 /// <summary>What every live connection needs from the node, in one bundle.</summary>
-internal sealed class LiveServices(InboxStore inbox, TimeProvider time, IOptions<LiveOptions> options, ILogger<LiveConnection> logger, RealtimeMetrics metrics)
+internal sealed class LiveServices(InboxStore inbox, ResumeReader resumes, TimeProvider time, IOptions<LiveOptions> options, ILogger<LiveConnection> logger, RealtimeMetrics metrics)
 {
+    public ResumeReader Resumes { get; } = resumes;
     public RealtimeMetrics Metrics { get; } = metrics;
     public InboxStore Inbox { get; } = inbox;
     public TimeProvider Time { get; } = time;

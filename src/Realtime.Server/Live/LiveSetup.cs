@@ -15,6 +15,8 @@ internal static class LiveSetup
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<HubConnectionOwners>();
         services.AddSingleton<LiveServices>();
+        services.AddSingleton<ResumeReader>();
+        services.AddHostedService(sp => sp.GetRequiredService<ResumeReader>());
         services.AddSingleton<SequenceStore>();
         services.AddSingleton<UnreadCountRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<UnreadCountRefresher>());

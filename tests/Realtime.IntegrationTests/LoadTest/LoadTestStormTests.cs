@@ -12,7 +12,13 @@ namespace Realtime.IntegrationTests.LoadTest;
 public sealed class LoadTestStormTests
 {
     [Fact]
-    public async Task StormRunBringsEveryClientBackWithNothingLostOrDuplicated()
+    public Task StormRunBringsEveryClientBackWithNothingLostOrDuplicated() => StormAsync();
+
+    /// <summary>Past --per-process the clients live in worker processes (the fd cap); the parent sums what they saw.</summary>
+    [Fact]
+    public Task StormRunWithItsClientsInWorkerProcessesCountsEveryClientAndEveryDelivery() => StormAsync("--per-process", "8");
+
+    private static async Task StormAsync(params string[] extra)
     {
         await using var database = await TestDatabase.CreateAsync();
         var port = ScaleOutPorts.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture);
@@ -30,6 +36,7 @@ public sealed class LoadTestStormTests
             "storm", "-n", "20", "-r", "40", "-d", "1", "--drain", "5", "--quiet",
             "--target", $"realtime=http://127.0.0.1:{port}", "--command", "realtime=" + command,
             "--key", TestTokens.DefaultSigningKey, "--issuer", TestTokens.DefaultIssuer, "--audience", TestTokens.DefaultAudience,
+            .. extra,
         ];
         var options = LoadTestOptions.Parse(args);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
