@@ -1,11 +1,10 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Threading.Channels;
-using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
 using Realtime.IntegrationTests.Infrastructure;
 
 namespace Realtime.IntegrationTests.Broadcasts;
@@ -84,30 +83,22 @@ public sealed class BroadcastRunTests(ServerFixture fixture) : IClassFixture<Ser
         return (await client.ReceivedAsync("notification", 0)).Select(n => n.GetProperty("id").GetInt64()).ToList();
     }
 
-    /// <summary>The official client with <c>AddMessagePackProtocol()</c>, over a WebSocket.</summary>
+    /// <summary>A MessagePack hub client that keeps the ids of the notifications it gets.</summary>
     private sealed class PackedClient : IAsyncDisposable
     {
         private readonly Channel<long> _ids = Channel.CreateUnbounded<long>();
 
-        private PackedClient(HubConnection connection)
+        private PackedClient()
         {
-            Connection = connection;
-            connection.On("notification", [typeof(Dictionary<object, object>)],
-                arguments => _ids.Writer.WriteAsync(Convert.ToInt64(((Dictionary<object, object>)arguments[0]!)["id"], System.Globalization.CultureInfo.InvariantCulture)).AsTask());
         }
 
-        public HubConnection Connection { get; }
+        public HubConnection Connection { get; private set; } = null!;
 
         public static async Task<PackedClient> ConnectAsync(RealtimeServer server, string user)
         {
-            var url = new Uri(server.BaseAddress, HubClient.HubPath + "?access_token=" + Uri.EscapeDataString(server.Tokens.User(user)));
-            var connection = new HubConnectionBuilder()
-                .WithUrl(url, HttpTransportType.WebSockets, options => options.SkipNegotiation = true)
-                .AddMessagePackProtocol()
-                .Build();
-            var client = new PackedClient(connection);
-            using var timeout = new CancellationTokenSource(Timeout);
-            await connection.StartAsync(timeout.Token);
+            var client = new PackedClient();
+            client.Connection = await MessagePackHub.ConnectAsync(server, user, connection => connection.On("notification", [typeof(Dictionary<object, object>)],
+                arguments => client._ids.Writer.WriteAsync(Convert.ToInt64(((Dictionary<object, object>)arguments[0]!)["id"], CultureInfo.InvariantCulture)).AsTask()), Timeout);
             return client;
         }
 
