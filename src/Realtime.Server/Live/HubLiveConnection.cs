@@ -5,8 +5,8 @@ namespace Realtime.Server.Live;
 
 /// <summary>
 /// A SignalR connection. Messages are written straight into its <see cref="HubConnectionContext"/>
-/// (no lookup by id per message); a notification as the <see cref="SerializedHubMessage"/> every
-/// connection shares, so it is serialized once per hub protocol on this node, not once per connection.
+/// (no lookup by id per message); a notification (or a run of them) as the <see cref="SerializedHubMessage"/>
+/// every connection shares, so it is serialized once per hub protocol on this node, not once per connection.
 /// </summary>
 internal sealed class HubLiveConnection(HubCallerContext context, HubConnectionContext connection, string transport, LiveServices services)
     : LiveConnection(context.ConnectionId, context.UserIdentifier!, transport, services)
@@ -18,7 +18,7 @@ internal sealed class HubLiveConnection(HubCallerContext context, HubConnectionC
         connection.WriteAsync(NotificationFrames.HubInvocation(target, payload), cancellationToken);
 
     protected override ValueTask WriteNotificationAsync(NotificationFrames frames, CancellationToken cancellationToken) =>
-        connection.WriteAsync(frames.Hub, cancellationToken);
+        connection.WriteAsync(frames.HubFor(connection.Protocol), cancellationToken);
 
     protected override ValueTask WriteEventAsync(EventFrames userEvent, CancellationToken cancellationToken) =>
         connection.WriteAsync(userEvent.Hub, cancellationToken);

@@ -37,6 +37,7 @@ internal abstract partial class LiveConnection
     // drain runs, whether live messages are held back
     // for the first Resume (which then goes first), and whether the connection has ended.
     private long _queuedBytes;
+    private int _queuedMessages;
     private bool _started;
     private bool _draining;
     private bool _holding = true;
@@ -88,7 +89,7 @@ internal abstract partial class LiveConnection
         {
             lock (_queue)
             {
-                return _queue.Count;
+                return _queuedMessages;
             }
         }
     }
@@ -173,6 +174,7 @@ internal abstract partial class LiveConnection
                 }
                 _queue.Clear();
                 _queuedBytes = 0;
+                _queuedMessages = 0;
                 idle = !_draining;
             }
             _graceTimer?.Dispose();
@@ -191,9 +193,15 @@ internal abstract partial class LiveConnection
     /// <summary>Writes one message to the client; <paramref name="id"/> is set for notifications.</summary>
     protected abstract ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken);
 
-    /// <summary>Writes a live notification, as the frames shared by every connection of this transport.</summary>
-    protected virtual ValueTask WriteNotificationAsync(NotificationFrames frames, CancellationToken cancellationToken) =>
-        WriteAsync(ClientTargets.Notification, frames.Notification.Json, frames.Notification.Id, cancellationToken);
+    /// <summary>Writes live notifications (one, or a run), as the frames shared by every connection of this transport.</summary>
+    protected virtual async ValueTask WriteNotificationAsync(NotificationFrames frames, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < frames.Count; i++)
+        {
+            var notification = frames[i].Notification;
+            await WriteAsync(ClientTargets.Notification, notification.Json, notification.Id, cancellationToken);
+        }
+    }
 
     /// <summary>Writes a per-user event, as the frames shared by every connection that gets it.</summary>
     protected virtual ValueTask WriteEventAsync(EventFrames userEvent, CancellationToken cancellationToken) =>
@@ -215,17 +223,18 @@ internal abstract partial class LiveConnection
                 (item as ResumeRequest)?.Completion.TrySetCanceled(); // already ending: nothing more to do
                 return;
             }
-            if (_queue.Count >= _options.ConnectionQueueCapacity || _queuedBytes + item.Size > _options.ConnectionQueueBytes)
+            if (_queuedMessages + item.Messages > _options.ConnectionQueueCapacity || _queuedBytes + item.Size > _options.ConnectionQueueBytes)
             {
                 FellBehind = true;
                 _ending = true;
-                LogFellBehind(_logger, Id, UserId, _queue.Count, _queuedBytes);
+                LogFellBehind(_logger, Id, UserId, _queuedMessages, _queuedBytes);
                 start = false;
             }
             else
             {
                 _queue.Enqueue(item);
                 _queuedBytes += item.Size;
+                _queuedMessages += item.Messages;
                 start = TryClaimDrain();
                 if (!start)
                 {
@@ -300,12 +309,16 @@ internal abstract partial class LiveConnection
                         item = first;
                         _firstResume = null;
                     }
-                    else if (!_queue.TryDequeue(out item))
+                    else if (_queue.TryDequeue(out item))
+                    {
+                        _queuedBytes -= item.Size;
+                        _queuedMessages -= item.Messages;
+                    }
+                    else
                     {
                         _draining = false;
                         return;
                     }
-                    _queuedBytes -= item.Size;
                 }
                 switch (item)
                 {
@@ -348,20 +361,53 @@ internal abstract partial class LiveConnection
         _ended.TrySetResult();
     }
 
+    /// <summary>
+    /// Writes what the client has not been sent and has not expired: a run in one write when all of
+    /// it is new (the usual case), else its new notifications one by one.
+    /// </summary>
     private async ValueTask WriteLiveAsync(NotificationFrames frames, CancellationToken cancellationToken)
     {
-        var notification = frames.Notification;
-        if (notification.Id <= _lastSent || notification.ExpiresAt <= _time.GetUtcNow().UtcDateTime)
+        var now = _time.GetUtcNow().UtcDateTime;
+        if (frames[0].Notification.Id > _lastSent && AllUnexpired(frames, now))
         {
+            await WriteNotificationAsync(frames, cancellationToken);
+            Sent(frames, now);
             return;
         }
-        await WriteNotificationAsync(frames, cancellationToken);
-        _metrics.Delivered(Transport, notification.CreatedAt, _time.GetUtcNow().UtcDateTime, live: true);
+        for (var i = 0; i < frames.Count; i++)
+        {
+            var part = frames[i];
+            if (part.Notification.Id > _lastSent && part.Notification.ExpiresAt > now)
+            {
+                await WriteNotificationAsync(part, cancellationToken);
+                Sent(part, now);
+            }
+        }
+    }
+
+    private static bool AllUnexpired(NotificationFrames frames, DateTime now)
+    {
+        for (var i = 0; i < frames.Count; i++)
+        {
+            if (frames[i].Notification.ExpiresAt <= now)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void Sent(NotificationFrames frames, DateTime now)
+    {
+        for (var i = 0; i < frames.Count; i++)
+        {
+            _metrics.Delivered(Transport, frames[i].Notification.CreatedAt, now, live: true);
+        }
         if (_sentAbove < 0)
         {
-            _sentAbove = notification.Id - 1;
+            _sentAbove = frames[0].Notification.Id - 1;
         }
-        Volatile.Write(ref _lastSent, notification.Id);
+        Volatile.Write(ref _lastSent, frames.Notification.Id);
     }
 
     private async Task ResumeNowAsync(ResumeRequest resume, CancellationToken cancellationToken)
@@ -433,11 +479,16 @@ internal abstract partial class LiveConnection
     {
         /// <summary>Payload bytes this item holds, for the queue's byte bound.</summary>
         public virtual long Size => 0;
+
+        /// <summary>Messages this item holds, for the queue's bound (a run of notifications is several).</summary>
+        public virtual int Messages => 1;
     }
 
     private sealed record LiveNotification(NotificationFrames Frames) : Outgoing
     {
-        public override long Size => Frames.Notification.Json.Utf8.Length;
+        public override long Size => Frames.Size;
+
+        public override int Messages => Frames.Count;
     }
 
     private sealed record LiveEvent(EventFrames Frames) : Outgoing

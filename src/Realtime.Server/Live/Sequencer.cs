@@ -120,9 +120,10 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
 
     private void Deliver()
     {
-        foreach (var notification in _buffer.TakeReady())
+        var ready = _buffer.TakeReady();
+        if (ready.Count > 0)
         {
-            _dispatcher.Deliver(notification);
+            _dispatcher.Deliver(ready); // together: consecutive broadcasts go out as one run
         }
         if (_buffer.MissingRange is null)
         {

@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
-using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Realtime.IntegrationTests.Infrastructure;
@@ -129,24 +128,17 @@ public sealed class MessagePackTests(ServerFixture fixture) : IClassFixture<Serv
     {
         private readonly Channel<object?> _notifications = Channel.CreateUnbounded<object?>();
 
-        private PackedClient(HubConnection connection)
+        private PackedClient()
         {
-            Connection = connection;
-            connection.On("notification", [typeof(object)], arguments => _notifications.Writer.WriteAsync(arguments[0]).AsTask());
         }
 
-        public HubConnection Connection { get; }
+        public HubConnection Connection { get; private set; } = null!;
 
         public static async Task<PackedClient> ConnectAsync(RealtimeServer server, string user)
         {
-            var url = new Uri(server.BaseAddress, HubClient.HubPath + "?access_token=" + Uri.EscapeDataString(server.Tokens.User(user)));
-            var connection = new HubConnectionBuilder()
-                .WithUrl(url, HttpTransportType.WebSockets, options => options.SkipNegotiation = true)
-                .AddMessagePackProtocol()
-                .Build();
-            var client = new PackedClient(connection);
-            using var timeout = new CancellationTokenSource(Timeout);
-            await connection.StartAsync(timeout.Token);
+            var client = new PackedClient();
+            client.Connection = await MessagePackHub.ConnectAsync(server, user,
+                connection => connection.On("notification", [typeof(object)], arguments => client._notifications.Writer.WriteAsync(arguments[0]).AsTask()), Timeout);
             return client;
         }
 
