@@ -227,22 +227,27 @@ test('sw.js shows a pushed notification with its title, body and tag (collapse k
   const push = async (notification) => {
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.url, registrationId, data: JSON.stringify(notification) });
   };
-  const base = { userId: 'alice', category: 'order.shipped', data: null, priority: 'normal', broadcast: false, createdAt: new Date().toISOString(), expiresAt: null, readAt: null };
-  await push({ ...base, id: 101, title: 'Order shipped', body: 'On its way', link: 'https://shop.example/orders/1', collapseKey: 'order-1' });
-  await push({ ...base, id: 102, title: 'Order delivered', body: 'Enjoy', link: 'https://shop.example/orders/1', collapseKey: 'order-1' });
-  await push({ ...base, id: 103, title: 'Payment received', body: 'Thanks', link: null, collapseKey: null });
-
-  const shown = await page.evaluate(async (deadlineMs) => {
+  // What the service worker shows now, once `expected` (a tag and title) is among it or the step's time is up.
+  // Each push waits for its own notification before the next is sent: DevTools hands a push to the worker and
+  // returns at once, so three sent back to back may be handled in any order on a loaded machine.
+  const shownOnce = (expected) => page.evaluate(async ({ tag, title, deadlineMs }) => {
     const registration = await navigator.serviceWorker.ready;
     const end = Date.now() + deadlineMs;
     for (;;) {
       const list = await registration.getNotifications();
-      if (list.length >= 2 || Date.now() > end) {
+      if (list.some((n) => n.tag === tag && n.title === title) || Date.now() > end) {
         return list.map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon, data: n.data }));
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-  }, STEP_TIMEOUT);
+  }, { ...expected, deadlineMs: STEP_TIMEOUT });
+  const base = { userId: 'alice', category: 'order.shipped', data: null, priority: 'normal', broadcast: false, createdAt: new Date().toISOString(), expiresAt: null, readAt: null };
+  await push({ ...base, id: 101, title: 'Order shipped', body: 'On its way', link: 'https://shop.example/orders/1', collapseKey: 'order-1' });
+  await shownOnce({ tag: 'order-1', title: 'Order shipped' });
+  await push({ ...base, id: 102, title: 'Order delivered', body: 'Enjoy', link: 'https://shop.example/orders/1', collapseKey: 'order-1' });
+  await shownOnce({ tag: 'order-1', title: 'Order delivered' });
+  await push({ ...base, id: 103, title: 'Payment received', body: 'Thanks', link: null, collapseKey: null });
+  const shown = await shownOnce({ tag: '103', title: 'Payment received' });
   const byTag = Object.fromEntries(shown.map((n) => [n.tag, n]));
   assert.deepEqual(Object.keys(byTag).sort(), ['103', 'order-1'], `one notification per collapse key: ${JSON.stringify(shown)}`);
   assert.equal(byTag['order-1'].title, 'Order delivered', 'the newer push with the same collapse key replaced the older');
