@@ -9,6 +9,7 @@
 #   BENCH_TWO_NODE=1 loadtest/bench.sh storm -n 2000 -r 200   # clients on node A (killed), sends to node B
 #
 # Every argument goes to the tool (see: dotnet loadtest/Realtime.LoadTest/bin/Release/net10.0/Realtime.LoadTest.dll --help).
+# BENCH_KEEP_LIMITS=1: the servers keep their default rate limits (otherwise all 0).
 # BENCH_TARGETS: both (default), realtime or baseline. Ports: BENCH_PORT (5377; the baseline +1).
 # BENCH_TWO_NODE=1: Realtime runs as two nodes through a throwaway Redis (needs redis-server): the
 # tool's clients connect to the first, sends go to a second node on BENCH_PORT+2 (the baseline has
@@ -65,7 +66,10 @@ export Auth__SigningKey=${Auth__SigningKey:-loadtest-signing-key-0123456789abcde
 export Auth__Issuer=${Auth__Issuer:-realtime-dev} Auth__Audience=${Auth__Audience:-realtime}
 nodes=${BENCH_NODES:-1}
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Maximum Pool Size=$((nodes > 1 ? 150 / nodes : 50))"
-export RateLimits__SendsPerSecond=0 RateLimits__UserRequestsPerSecond=0 RateLimits__HubInvocationsPerSecond=0 RateLimits__AnonymousRequestsPerSecond=0
+# The rate limits off (the tool says so in its output); BENCH_KEEP_LIMITS=1 keeps the defaults (production's).
+if [[ ${BENCH_KEEP_LIMITS:-0} != 1 ]]; then
+  export RateLimits__SendsPerSecond=0 RateLimits__UserRequestsPerSecond=0 RateLimits__HubInvocationsPerSecond=0 RateLimits__AnonymousRequestsPerSecond=0
+fi
 export Serilog__MinimumLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production
 # The push scenario's fake push service is on loopback over http.
 export Push__AllowInsecureEndpoints=true

@@ -38,7 +38,7 @@ app.UseOperations();
 app.UseAuthentication();
 app.UseHubConnectionOwnership();
 app.UseAuthorization();
-app.UseRateLimiter();
+app.UseRateLimits();
 
 app.MapOperationsApi();
 app.MapObservability();

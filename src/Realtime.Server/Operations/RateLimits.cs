@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
@@ -10,7 +9,7 @@ using Realtime.Server.Observability;
 
 namespace Realtime.Server.Operations;
 
-/// <summary>Each limit is a token bucket refilled every second with a burst of the same size; 0 disables it.</summary>
+/// <summary>Each limit is a token bucket per key, refilled at that many per second with a burst of the same size; 0 disables it.</summary>
 internal sealed class RateLimitOptions
 {
     public const string SectionName = "RateLimits";
@@ -33,13 +32,17 @@ internal sealed class RateLimitOptions
 }
 
 /// <summary>
-/// ASP.NET Core's rate limiter: the send policy on the send and broadcast endpoints (per sender),
-/// and a global limiter for the rest of the REST API, per user when the endpoint needs a token and
-/// per client IP when it is anonymous (the IP as <see cref="ClientAddress"/> settles it, behind
-/// configured proxies only). Health probes and the hub's own endpoints are not limited here: hub
-/// invocations have <see cref="HubInvocationRateLimit"/>, hub connections the per-user connection cap.
-/// A refusal is <c>429</c> with <c>Retry-After</c> and a problem body naming the limit, counted in
-/// <c>realtime_rate_limit_rejections_total{policy}</c>.
+/// The request limits: per sender on the send and broadcast endpoints (marked with ASP.NET's
+/// <c>RequireRateLimiting(SendPolicy)</c>), and for the rest of the REST API per user when the
+/// endpoint needs a token and per client IP when it is anonymous (the IP as <see cref="ClientAddress"/>
+/// settles it, behind configured proxies only). Health probes and the hub's own endpoints are not
+/// limited here: hub invocations have <see cref="HubInvocationRateLimit"/>, hub connections the
+/// per-user connection cap. A refusal is <c>429</c> with <c>Retry-After</c> and a problem body
+/// naming the limit, counted in <c>realtime_rate_limit_rejections_total{policy}</c>.
+/// Not ASP.NET's rate limiter middleware: whenever it has a global limiter or a policy, every
+/// request passes its endpoint limiter, whose partitioned limiter takes one process-wide lock per
+/// acquire (16% of the busy time and most lock contention of the latency benchmark, BENCHMARKS.md).
+/// Here each key has its own <see cref="TokenBuckets"/> bucket, and a limit at 0 has no code on the path.
 /// </summary>
 internal static class RateLimits
 {
@@ -54,57 +57,31 @@ internal static class RateLimits
         builder.Services.AddSingleton<HubInvocationRateLimit>();
         // Registered before Live adds its own filters, so it runs first: a refused invocation does no work.
         builder.Services.Configure<HubOptions>(hub => hub.AddFilter<HubInvocationRateLimit>());
-        builder.Services.AddRateLimiter(limiter =>
-        {
-            limiter.AddPolicy(SendPolicy, context =>
-            {
-                var options = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
-                var sender = context.User.FindFirst(ClaimsPrincipalExtensions.SubjectClaim)?.Value ?? "";
-                return Bucket(sender, options.SendsPerSecond);
-            });
-            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-            {
-                var options = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
-                var (policy, key) = Classify(context);
-                return policy switch
-                {
-                    UserPolicy => Bucket(UserPolicy + ":" + key, options.UserRequestsPerSecond),
-                    AnonymousPolicy => Bucket(AnonymousPolicy + ":" + key, options.AnonymousRequestsPerSecond),
-                    _ => RateLimitPartition.GetNoLimiter(""),
-                };
-            });
-            limiter.OnRejected = async (rejected, cancellationToken) =>
-            {
-                var context = rejected.HttpContext;
-                var options = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
-                // The global limiter lets send endpoints through, so a refusal there is the send policy's.
-                var policy = Classify(context).Policy ?? SendPolicy;
-                context.RequestServices.GetRequiredService<RealtimeMetrics>().RateLimited(policy);
-                var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                var detail = policy switch
-                {
-                    UserPolicy => $"At most {options.UserRequestsPerSecond} requests per second per user (RateLimits__UserRequestsPerSecond).",
-                    AnonymousPolicy => $"At most {options.AnonymousRequestsPerSecond} requests per second per client address on anonymous endpoints (RateLimits__AnonymousRequestsPerSecond).",
-                    _ => $"At most {options.SendsPerSecond} sends per second per sender (RateLimits__SendsPerSecond).",
-                };
-                await TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests", detail: detail).ExecuteAsync(context);
-            };
-        });
         return builder;
     }
 
+    /// <summary>The request limits, after authorization (they key on the user); nothing at all when every one is 0.</summary>
+    public static IApplicationBuilder UseRateLimits(this IApplicationBuilder app)
+    {
+        var options = app.ApplicationServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+        return options is { SendsPerSecond: 0, UserRequestsPerSecond: 0, AnonymousRequestsPerSecond: 0 }
+            ? app
+            : app.UseMiddleware<RequestRateLimitMiddleware>();
+    }
+
     /// <summary>
-    /// Which global limit a request falls under, and its partition: none for the send endpoints
-    /// (their own policy), health probes and the hub; per client IP for anonymous endpoints; per user otherwise.
+    /// Which limit a request falls under, and its partition: the send policy per sender on the send
+    /// endpoints; none for health probes and the hub; per client IP for anonymous endpoints; per user otherwise.
     /// </summary>
     internal static (string? Policy, string Key) Classify(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
         var path = context.Request.Path;
-        if (endpoint?.Metadata.GetMetadata<EnableRateLimitingAttribute>() is not null
-            || endpoint?.Metadata.GetMetadata<HubMetadata>() is not null
+        if (endpoint?.Metadata.GetMetadata<EnableRateLimitingAttribute>() is { PolicyName: SendPolicy })
+        {
+            return (SendPolicy, context.User.FindFirst(ClaimsPrincipalExtensions.SubjectClaim)?.Value ?? "");
+        }
+        if (endpoint?.Metadata.GetMetadata<HubMetadata>() is not null
             || path.StartsWithSegments("/hubs") || path.StartsWithSegments("/health"))
         {
             return (null, "");
@@ -116,16 +93,59 @@ internal static class RateLimits
         return (UserPolicy, context.User.FindFirst(ClaimsPrincipalExtensions.SubjectClaim)?.Value ?? "");
     }
 
-    /// <summary>A token bucket of <paramref name="perSecond"/> with the same burst for <paramref name="key"/>; no limit at 0.</summary>
-    internal static RateLimitPartition<string> Bucket(string key, int perSecond) =>
-        perSecond <= 0
-            ? RateLimitPartition.GetNoLimiter(key)
-            : RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = perSecond,
-                TokensPerPeriod = perSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            });
+    /// <summary>Token buckets of <paramref name="perSecond"/>; none (no limit) at 0.</summary>
+    internal static TokenBuckets? Buckets(int perSecond, TimeProvider time) => perSecond > 0 ? new TokenBuckets(perSecond, time) : null;
+
+    /// <summary>The <c>Retry-After</c> seconds for a wait: whole seconds, at least 1.</summary>
+    internal static int RetryAfterSeconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+}
+
+/// <summary>Applies <see cref="RateLimits"/> to each request: one bucket lookup, no global lock.</summary>
+internal sealed class RequestRateLimitMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly RateLimitOptions _options;
+    private readonly RealtimeMetrics _metrics;
+    private readonly TokenBuckets? _sends;
+    private readonly TokenBuckets? _users;
+    private readonly TokenBuckets? _anonymous;
+
+    public RequestRateLimitMiddleware(RequestDelegate next, IOptions<RateLimitOptions> options, RealtimeMetrics metrics, TimeProvider time)
+    {
+        _next = next;
+        _options = options.Value;
+        _metrics = metrics;
+        _sends = RateLimits.Buckets(_options.SendsPerSecond, time);
+        _users = RateLimits.Buckets(_options.UserRequestsPerSecond, time);
+        _anonymous = RateLimits.Buckets(_options.AnonymousRequestsPerSecond, time);
+    }
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var (policy, key) = RateLimits.Classify(context);
+        var buckets = policy switch
+        {
+            RateLimits.SendPolicy => _sends,
+            RateLimits.UserPolicy => _users,
+            RateLimits.AnonymousPolicy => _anonymous,
+            _ => null,
+        };
+        return buckets is null || buckets.TryAcquire(key, out var retryAfter)
+            ? _next(context)
+            : RejectAsync(context, policy!, retryAfter);
+    }
+
+    private Task RejectAsync(HttpContext context, string policy, TimeSpan retryAfter)
+    {
+        _metrics.RateLimited(policy);
+        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        context.Response.Headers.RetryAfter = RateLimits.RetryAfterSeconds(retryAfter).ToString(CultureInfo.InvariantCulture);
+        var detail = policy switch
+        {
+            RateLimits.UserPolicy => $"At most {_options.UserRequestsPerSecond} requests per second per user (RateLimits__UserRequestsPerSecond).",
+            RateLimits.AnonymousPolicy => $"At most {_options.AnonymousRequestsPerSecond} requests per second per client address on anonymous endpoints (RateLimits__AnonymousRequestsPerSecond).",
+            _ => $"At most {_options.SendsPerSecond} sends per second per sender (RateLimits__SendsPerSecond).",
+        };
+        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests", detail: detail).ExecuteAsync(context);
+    }
 }
