@@ -242,20 +242,8 @@ internal static class ConnectionsScenario
     }
 
     /// <summary>`dotnet Realtime.LoadTest.dll --worker`, whatever started this process (its apphost, dotnet, a test host).</summary>
-    private static Process StartWorker(ScenarioContext context, string[] rawArgs, int share, int offset)
-    {
-        var info = new ProcessStartInfo(DotnetHost()) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        info.ArgumentList.Add(typeof(ConnectionsScenario).Assembly.Location);
-        foreach (var arg in WorkerArgs(rawArgs, context.Target))
-        {
-            info.ArgumentList.Add(arg);
-        }
-        foreach (var arg in new[] { "--worker", "--connections", share.ToString(CultureInfo.InvariantCulture), "--user-offset", (context.Options.UserOffset + offset).ToString(CultureInfo.InvariantCulture), "--run-id", context.Options.RunId })
-        {
-            info.ArgumentList.Add(arg);
-        }
-        return Process.Start(info)!;
-    }
+    private static Process StartWorker(ScenarioContext context, string[] rawArgs, int share, int offset) =>
+        Process.Start(WorkerProcess.StartInfo(rawArgs, context.Target, context.Options.RunId, share, context.Options.UserOffset + offset))!;
 
     /// <summary>Waits for a worker's READY line and adds its figures (the worst connect p99, sums of the rest but the rate).</summary>
     private static async Task ReadReadyAsync(Process process, Dictionary<string, double> sums, StrongBox<double> p99, CancellationToken cancellationToken)
@@ -280,27 +268,6 @@ internal static class ConnectionsScenario
             }
         }
     }
-
-    /// <summary>The parent's arguments for a worker: this target only (no --command: the parent runs it), no -n, no --json.</summary>
-    private static IEnumerable<string> WorkerArgs(string[] rawArgs, Target target)
-    {
-        yield return rawArgs[0];
-        for (var i = 1; i < rawArgs.Length; i++)
-        {
-            if (rawArgs[i] is "-n" or "--connections" or "--json" or "--target" or "-t" or "--command" or "--run-id")
-            {
-                i++;
-                continue;
-            }
-            yield return rawArgs[i];
-        }
-        yield return "--target";
-        yield return target.ClientSpec(); // its name and every node of it (node=)
-        yield return "--quiet";
-    }
-
-    private static string DotnetHost() =>
-        Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
 
     private static string Mb(long? bytes) => bytes is { } b ? (b / 1048576.0).ToString("N0", CultureInfo.InvariantCulture) + " MB" : "?";
 }

@@ -15,8 +15,15 @@ internal sealed class WorkerProcess : IDisposable
 
     private WorkerProcess(Process process) => _process = process;
 
-    /// <summary>Starts worker <paramref name="index"/> of <paramref name="count"/> connections from global index <paramref name="offset"/>.</summary>
-    public static WorkerProcess Start(string[] rawArgs, Target target, LoadTestOptions options, int count, int offset)
+    /// <summary>Starts a worker holding <paramref name="count"/> connections of users from global index <paramref name="offset"/>.</summary>
+    public static WorkerProcess Start(string[] rawArgs, Target target, LoadTestOptions options, int count, int offset) =>
+        new(Process.Start(StartInfo(rawArgs, target, options.RunId, count, offset)) ?? throw new InvalidOperationException("could not start a worker process"));
+
+    /// <summary>
+    /// How to start a worker: the parent's arguments for <paramref name="target"/> only (its name and every
+    /// node of it; no --command, -n, --json or --run-id of the parent's), quiet, with its share and offset.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string[] rawArgs, Target target, string runId, int count, int offset)
     {
         // `dotnet Realtime.LoadTest.dll`, whatever started this process (its apphost, dotnet, a test host).
         var host = Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
@@ -40,12 +47,12 @@ internal sealed class WorkerProcess : IDisposable
             "--target", target.ClientSpec(), "--quiet", "--worker",
             "--connections", count.ToString(CultureInfo.InvariantCulture),
             "--user-offset", offset.ToString(CultureInfo.InvariantCulture),
-            "--run-id", options.RunId,
+            "--run-id", runId,
         })
         {
             info.ArgumentList.Add(arg);
         }
-        return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start a worker process"));
+        return info;
     }
 
     public async Task SendAsync(string line)
