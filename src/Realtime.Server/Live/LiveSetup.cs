@@ -72,10 +72,9 @@ internal static class LiveSetup
 
     public static WebApplication MapLive(this WebApplication app)
     {
-        // The rate limiter lets the hub through (RateLimits.Classify); disabled here, its middleware also
-        // skips it, rather than holding a lease and its own state for as long as each connection lasts.
-        app.MapHub<NotificationsHub>(NotificationsHub.Path, options => options.CloseOnAuthenticationExpiration = true)
-            .DisableRateLimiting();
+        // Not rate limited (RateLimits.Classify); the request limits' middleware passes the hub's requests on
+        // without an async frame, so a long-lived connection holds none of its state.
+        app.MapHub<NotificationsHub>(NotificationsHub.Path, options => options.CloseOnAuthenticationExpiration = true);
         app.MapSseApi();
         return app;
     }
