@@ -1,7 +1,5 @@
 using System.Threading.Channels;
-using Dapper;
 using Npgsql;
-using Realtime.Server.Broadcasts;
 using Realtime.Server.Contracts;
 using Realtime.Server.Notifications;
 
@@ -22,26 +20,6 @@ internal sealed partial class ResumeReader : BackgroundService
 {
     /// <summary>Resumes per read: large enough to swallow a storm in few round trips, small enough for a short statement.</summary>
     public const int MaxBatch = 200;
-
-    /// <summary>Each user's next page after their cursor (own notifications and visible broadcasts, in id order), tagged with the request's position.</summary>
-    private const string SelectPages = $"""
-        SELECT q.ord, p.*
-        FROM unnest(@UserIds::text[], @Afters::bigint[]) WITH ORDINALITY AS q(user_id, after_id, ord)
-        CROSS JOIN LATERAL (
-            SELECT * FROM (
-                (SELECT {NotificationRow.Columns}
-                 FROM {NotificationRow.Source}
-                 WHERE n.user_id = q.user_id AND n.id > q.after_id AND (n.expires_at IS NULL OR n.expires_at > @Now)
-                 ORDER BY n.id LIMIT @Take)
-                UNION ALL
-                (SELECT {NotificationRow.BroadcastColumns}
-                 FROM broadcasts b LEFT JOIN broadcast_receipts r ON r.broadcast_id = b.id AND r.user_id = q.user_id
-                 WHERE {BroadcastStore.Active} AND r.deleted IS NOT TRUE AND b.id > q.after_id
-                 ORDER BY b.id LIMIT @Take)) merged
-            ORDER BY id
-            LIMIT @Take) p
-        ORDER BY q.ord, p.id
-        """;
 
     private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
     private readonly NpgsqlDataSource _dataSource;
@@ -105,22 +83,13 @@ internal sealed partial class ResumeReader : BackgroundService
         {
             var now = _time.GetUtcNow().UtcDateTime;
             await using var connection = await _dataSource.OpenConnectionAsync(stoppingToken);
-            var pages = batch.Select(_ => new List<Notification>()).ToArray();
             // One take for the whole batch (requests share the configured page size); a smaller one is cut below.
-            var take = batch.Max(r => r.Take);
-            var rows = await connection.QueryAsync<long, NotificationRow, (long Ord, NotificationRow Row)>(new CommandDefinition(SelectPages, new
+            var pages = await InboxStore.ReadPagesAfterAsync(connection, batch.Select(r => (r.UserId, r.AfterId)).ToArray(), batch.Max(r => r.Take), now, stoppingToken);
+            for (var i = 0; i < batch.Count; i++)
             {
-                UserIds = batch.Select(r => r.UserId).ToArray(),
-                Afters = batch.Select(r => r.AfterId).ToArray(),
-                Now = now,
-                Take = take,
-            }, cancellationToken: stoppingToken), (ord, row) => (ord, row), splitOn: "id");
-            foreach (var (ord, row) in rows)
-            {
-                var index = (int)ord - 1;
-                if (pages[index].Count < batch[index].Take)
+                if (pages[i].Count > batch[i].Take)
                 {
-                    pages[index].Add(row.ToNotification());
+                    pages[i].RemoveRange(batch[i].Take, pages[i].Count - batch[i].Take);
                 }
             }
             var counts = await UnreadCounts.ReadAsync(connection, null, batch.Select(r => r.UserId).Distinct(StringComparer.Ordinal).ToArray(), now, stoppingToken);

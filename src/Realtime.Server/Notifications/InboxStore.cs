@@ -38,18 +38,28 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
         LIMIT @Take
         """;
 
-    private const string SelectAfter = $"""
-        SELECT * FROM (
-            (SELECT {NotificationRow.Columns}
-             FROM {NotificationRow.Source}
-             WHERE n.user_id = @UserId AND n.id > @After AND {OwnNotExpired}
-             ORDER BY n.id LIMIT @Take)
-            UNION ALL
-            (SELECT {NotificationRow.BroadcastColumns}
-             FROM {VisibleBroadcasts} AND b.id > @After
-             ORDER BY b.id LIMIT @Take)) merged
-        ORDER BY id
-        LIMIT @Take
+    /// <summary>
+    /// For each (user, cursor) pair, in the order given: the first @Take notifications the user can see
+    /// with ids above the cursor (own and broadcasts), oldest first, tagged with the pair's position.
+    /// One statement serves one user's replay page and a whole batch of coalesced resumes alike.
+    /// </summary>
+    private const string SelectPagesAfter = $"""
+        SELECT q.ord, p.*
+        FROM unnest(@UserIds::text[], @Afters::bigint[]) WITH ORDINALITY AS q(user_id, after_id, ord)
+        CROSS JOIN LATERAL (
+            SELECT * FROM (
+                (SELECT {NotificationRow.Columns}
+                 FROM {NotificationRow.Source}
+                 WHERE n.user_id = q.user_id AND n.id > q.after_id AND {OwnNotExpired}
+                 ORDER BY n.id LIMIT @Take)
+                UNION ALL
+                (SELECT {NotificationRow.BroadcastColumns}
+                 FROM broadcasts b LEFT JOIN broadcast_receipts r ON r.broadcast_id = b.id AND r.user_id = q.user_id
+                 WHERE {BroadcastActive} AND r.deleted IS NOT TRUE AND b.id > q.after_id
+                 ORDER BY b.id LIMIT @Take)) merged
+            ORDER BY id
+            LIMIT @Take) p
+        ORDER BY q.ord, p.id
         """;
 
     /// <summary>Whether id is a notification of this user or a broadcast: one lookup, so each change runs one statement.</summary>
@@ -158,9 +168,29 @@ internal sealed class InboxStore(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task<IReadOnlyList<Notification>> ReadAfterAsync(string userId, long afterId, int take, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<NotificationRow>(new CommandDefinition(SelectAfter,
-            new { UserId = userId, After = afterId, Now = Now(), Take = take }, cancellationToken: cancellationToken));
-        return rows.Select(r => r.ToNotification()).ToList();
+        return (await ReadPagesAfterAsync(connection, [(userId, afterId)], take, Now(), cancellationToken))[0];
+    }
+
+    /// <summary>
+    /// <see cref="ReadAfterAsync"/> for several (user, cursor) pairs in one statement on
+    /// <paramref name="connection"/>: at most <paramref name="take"/> each, in the order of <paramref name="cursors"/>.
+    /// </summary>
+    internal static async Task<List<Notification>[]> ReadPagesAfterAsync(
+        NpgsqlConnection connection, IReadOnlyList<(string UserId, long AfterId)> cursors, int take, DateTime now, CancellationToken cancellationToken)
+    {
+        var pages = cursors.Select(_ => new List<Notification>()).ToArray();
+        var rows = await connection.QueryAsync<long, NotificationRow, (long Ord, NotificationRow Row)>(new CommandDefinition(SelectPagesAfter, new
+        {
+            UserIds = cursors.Select(c => c.UserId).ToArray(),
+            Afters = cursors.Select(c => c.AfterId).ToArray(),
+            Now = now,
+            Take = take,
+        }, cancellationToken: cancellationToken), (ord, row) => (ord, row), splitOn: "id");
+        foreach (var (ord, row) in rows)
+        {
+            pages[(int)ord - 1].Add(row.ToNotification());
+        }
+        return pages;
     }
 
     public async Task<int> UnreadCountAsync(string userId, CancellationToken cancellationToken)
