@@ -19,6 +19,7 @@ internal static class OperationsSetup
         builder.AddClientAddress();
         builder.AddRateLimits();
         builder.AddCrossOrigin();
+        builder.AddConnectionLimit();
         return builder;
     }
 

@@ -36,20 +36,27 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>
     /// Starts a node on <paramref name="postgres"/> (and <paramref name="redis"/> with
     /// <paramref name="channelPrefix"/>, when given) on a free loopback port, and waits until
-    /// <c>/health/ready</c> answers 200. <paramref name="extraEnvironment"/> adds or overrides variables.
+    /// <c>/health/ready</c> answers 200. <paramref name="extraEnvironment"/> adds or overrides variables;
+    /// <paramref name="descriptorLimit"/> starts it under <c>ulimit -n</c> of that many file descriptors.
     /// </summary>
     public static async Task<ServerProcess> StartAsync(
         string postgres,
         string? redis = null,
         string? channelPrefix = null,
-        IDictionary<string, string>? extraEnvironment = null)
+        IDictionary<string, string>? extraEnvironment = null,
+        int? descriptorLimit = null)
     {
         var dll = ServerDll();
         for (var attempt = 1; ; attempt++)
         {
             var port = ScaleOutPorts.FreeLoopbackPort();
             var baseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
-            var startInfo = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(dll)! };
+            var startInfo = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "/bin/sh") { WorkingDirectory = Path.GetDirectoryName(dll)! };
+            if (descriptorLimit is { } limit)
+            {
+                startInfo.ArgumentList.Add("-c"); // exec: the PID stays the node's own, so Kill reaches it
+                startInfo.ArgumentList.Add($"ulimit -n {limit.ToString(CultureInfo.InvariantCulture)} && exec dotnet \"$0\"");
+            }
             startInfo.ArgumentList.Add(dll);
             var environment = startInfo.Environment;
             // Inherited settings of the test run (e.g. its admin connection string) must not leak in.

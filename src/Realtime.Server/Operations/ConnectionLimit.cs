@@ -1,0 +1,69 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Npgsql;
+using Realtime.Server.Storage;
+
+namespace Realtime.Server.Operations;
+
+/// <summary>
+/// Kestrel's cap on concurrent connections (none by default): the process's file-descriptor limit
+/// (<c>ulimit -n</c>) less what the node needs for itself. Without it a
+/// node at its limit (a reconnect storm) fails <c>accept</c> with EMFILE, and then everything else
+/// that needs a descriptor fails too: PostgreSQL connections (which .NET reports as "Too many open
+/// files in system") and, fatally, a new runtime thread, which needs a pipe to start: the process
+/// aborts with "Out of memory.". Past the cap Kestrel accepts a connection and closes it at once,
+/// and the client retries.
+/// </summary>
+internal static class ConnectionLimit
+{
+    /// <summary>Held by an idle node (measured: ~370: the assemblies the runtime keeps open, epoll, pipes, the log).</summary>
+    internal const int HeldAtIdle = 400;
+
+    /// <summary>Redis, outgoing push requests, a thread starting, a connection accepted only to be refused.</summary>
+    internal const int Headroom = 100;
+
+    private const string LimitsFile = "/proc/self/limits";
+
+    public static WebApplicationBuilder AddConnectionLimit(this WebApplicationBuilder builder)
+    {
+        var descriptors = DescriptorLimit();
+        if (descriptors is null)
+        {
+            return builder;
+        }
+        var pool = new NpgsqlConnectionStringBuilder(builder.Configuration.GetConnectionString(StorageSetup.ConnectionStringName) ?? "").MaxPoolSize;
+        var limit = For(descriptors.Value, pool);
+        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxConcurrentConnections = limit);
+        return builder;
+    }
+
+    /// <summary>Connections a node with <paramref name="descriptors"/> file descriptors and a PostgreSQL pool of <paramref name="postgresPool"/> can hold (at least 1).</summary>
+    internal static long For(long descriptors, int postgresPool) => Math.Max(1, descriptors - HeldAtIdle - postgresPool - Headroom);
+
+    /// <summary>The soft limit on open files (<c>ulimit -n</c>) where the OS tells it (Linux), else null (no cap set).</summary>
+    internal static long? DescriptorLimit()
+    {
+        try
+        {
+            return File.Exists(LimitsFile) ? ParseLimits(File.ReadAllText(LimitsFile)) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The soft limit of the "Max open files" row of <c>/proc/self/limits</c>; null when it is missing or unlimited.</summary>
+    internal static long? ParseLimits(string limits)
+    {
+        foreach (var line in limits.Split('\n'))
+        {
+            if (line.StartsWith("Max open files", StringComparison.Ordinal))
+            {
+                var soft = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+                return long.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+            }
+        }
+        return null;
+    }
+}
