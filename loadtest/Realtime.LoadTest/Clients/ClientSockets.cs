@@ -33,10 +33,13 @@ internal sealed class ClientSockets : IDisposable
     public static bool IsLoopback(Uri uri) =>
         uri.IsLoopback && (uri.Host == "localhost" || IPAddress.TryParse(uri.Host, out var a) && a.AddressFamily == AddressFamily.InterNetwork);
 
-    /// <summary>A handler for API calls (sends): many pooled connections, no source binding.</summary>
-    public static SocketsHttpHandler ApiHandler() => new()
+    /// <summary>Connections a sender opens to a node at most, by default.</summary>
+    public const int ApiConnections = 1024;
+
+    /// <summary>A handler for API calls (sends): up to <paramref name="maxConnections"/> pooled connections, no source binding.</summary>
+    public static SocketsHttpHandler ApiHandler(int maxConnections = ApiConnections) => new()
     {
-        MaxConnectionsPerServer = 1024,
+        MaxConnectionsPerServer = maxConnections,
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
         ConnectTimeout = TimeSpan.FromSeconds(10),
         UseCookies = false,

@@ -26,9 +26,10 @@ internal sealed class ApiSender : IDisposable
     private long _failed;
     private long _rateLimited;
 
-    public ApiSender(Uri sendUrl, TokenMinter tokens)
+    /// <param name="maxConnections">Connections to the node at most; sends past them wait for one in this process.</param>
+    public ApiSender(Uri sendUrl, TokenMinter tokens, int maxConnections = ClientSockets.ApiConnections)
     {
-        _http = new HttpClient(ClientSockets.ApiHandler()) { BaseAddress = sendUrl, Timeout = TimeSpan.FromSeconds(30) };
+        _http = new HttpClient(ClientSockets.ApiHandler(maxConnections)) { BaseAddress = sendUrl, Timeout = TimeSpan.FromSeconds(30) };
         _service = new AuthenticationHeaderValue("Bearer", tokens.Service());
         _admin = new AuthenticationHeaderValue("Bearer", tokens.Admin());
     }
