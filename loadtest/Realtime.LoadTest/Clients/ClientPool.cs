@@ -86,16 +86,19 @@ internal sealed class ClientPool : IAsyncDisposable
 
     public int ConnectAttempts => Volatile.Read(ref _connectAttempts);
 
-    /// <summary>One connection attempt; failures are counted (by kind), not thrown.</summary>
-    public async Task<bool> ConnectOnceAsync(ILiveClient client, long? resumeAfter, CancellationToken cancellationToken)
+    /// <summary>How long one attempt may take, connecting and (when resuming) the resume's answer, unless the caller gives its own bound.</summary>
+    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>One connection attempt, bounded by <paramref name="timeout"/> (30 s when not given); failures are counted (by kind), not thrown.</summary>
+    public async Task<bool> ConnectOnceAsync(ILiveClient client, long? resumeAfter, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         Interlocked.Increment(ref _connectAttempts);
         var start = Stopwatch.GetTimestamp();
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            await client.ConnectAsync(resumeAfter, timeout.Token);
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(timeout ?? AttemptTimeout);
+            await client.ConnectAsync(resumeAfter, attempt.Token);
             ConnectTimes.RecordSince(start);
             return true;
         }

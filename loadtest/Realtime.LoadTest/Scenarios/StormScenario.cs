@@ -156,7 +156,12 @@ internal static class StormScenario
         }
     }
 
-    /// <summary>One client's reconnect loop: waits for the drop, then tries every 50–300 ms until connected and resumed.</summary>
+    /// <summary>
+    /// One client's reconnect loop: waits for the drop, then tries every 50–300 ms until connected and resumed.
+    /// An attempt may wait for its answer until the storm's deadline, as a real client stays connected
+    /// and waits for its resume: a fixed per-attempt bound would turn a slow answer into a new
+    /// connection and another resume.
+    /// </summary>
     internal static async Task ReconnectAsync(ClientPool pool, ILiveClient client, int slot, long[] back, CancellationToken ct)
     {
         await client.Closed.WaitAsync(BackTimeout, ct);
@@ -164,7 +169,12 @@ internal static class StormScenario
         while (Stopwatch.GetTimestamp() < deadline)
         {
             await Task.Delay(Random.Shared.Next(50, 300), ct);
-            if (await pool.ConnectOnceAsync(client, client.LastId, ct))
+            var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+            if (remaining <= TimeSpan.Zero)
+            {
+                return;
+            }
+            if (await pool.ConnectOnceAsync(client, client.LastId, ct, remaining))
             {
                 Volatile.Write(ref back[slot], Stopwatch.GetTimestamp());
                 return;
