@@ -13,6 +13,12 @@ namespace Realtime.Server.Live;
 /// everything below it is final (committed, or rolled back and absent). When nothing is heard for
 /// a while, or the bus is down, it polls PostgreSQL for ids past the last it delivered.
 /// </summary>
+/// <remarks>
+/// The thread that hands in a batch (the committing one, for this node's own batches) delivers it
+/// at once when no one else is delivering, rather than waking the loop, a thread-pool hop that
+/// costs most when the pool is busiest. Whoever holds <c>_gate</c> delivers; the loop only waits,
+/// fills gaps and polls, and picks up whatever arrived while someone else held it.
+/// </remarks>
 internal sealed partial class Sequencer : BackgroundService, IStartupTask
 {
     private const int PollLimit = 1_000;
@@ -27,7 +33,10 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
     private readonly LiveOptions _options;
     private readonly ILogger<Sequencer> _logger;
     private readonly RealtimeMetrics _metrics;
+    // Guarded by _gate: the buffer, when the gap was first seen and when anything was last heard.
+    private readonly Lock _gate = new();
     private SequenceBuffer _buffer = new(long.MaxValue);
+    private volatile bool _started;
     private long? _gapSince;
     private long _lastHeard;
     private long _reconnectedAt;
@@ -43,8 +52,26 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         _logger = logger;
     }
 
-    /// <summary>A batch from the bus (any node, any order); only enqueues. Wired in <see cref="LiveSetup.SubscribeLiveToBus"/>.</summary>
-    public void Receive(NotificationBatch batch) => _inbox.Writer.TryWrite(batch);
+    /// <summary>
+    /// A batch from the bus (any node, any order), wired in <see cref="LiveSetup.SubscribeLiveToBus"/>:
+    /// queued, then delivered on this thread if nobody is delivering (never waits for the gate).
+    /// </summary>
+    public void Receive(NotificationBatch batch)
+    {
+        _inbox.Writer.TryWrite(batch);
+        if (_started && _gate.TryEnter())
+        {
+            try
+            {
+                TakeInbox();
+                Deliver();
+            }
+            finally
+            {
+                _gate.Exit();
+            }
+        }
+    }
 
     /// <summary>The bus is back after an outage: poll fast for a while to catch up.</summary>
     public void BusReconnected() => Volatile.Write(ref _reconnectedAt, _time.GetTimestamp());
@@ -57,22 +84,29 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
     {
         try
         {
-            _buffer = new SequenceBuffer(await _start.Task.WaitAsync(stoppingToken));
-            _lastHeard = _time.GetTimestamp();
+            var first = await _start.Task.WaitAsync(stoppingToken);
+            lock (_gate)
+            {
+                _buffer = new SequenceBuffer(first);
+                _lastHeard = _time.GetTimestamp();
+                _started = true;
+            }
             while (!stoppingToken.IsCancellationRequested)
             {
                 await ReceiveAsync(stoppingToken);
-                while (_inbox.Reader.TryRead(out var batch))
+                bool fillGap, poll;
+                lock (_gate)
                 {
-                    _buffer.Add(batch);
-                    _lastHeard = _time.GetTimestamp();
+                    TakeInbox();
+                    Deliver();
+                    fillGap = _gapSince is { } since && _time.GetElapsedTime(since) >= _options.GapWait;
+                    poll = _time.GetElapsedTime(_lastHeard) >= PollInterval;
                 }
-                Deliver();
-                if (_gapSince is { } since && _time.GetElapsedTime(since) >= _options.GapWait)
+                if (fillGap)
                 {
                     await FillGapAsync(stoppingToken);
                 }
-                if (_time.GetElapsedTime(_lastHeard) >= PollInterval)
+                if (poll)
                 {
                     await PollAsync(stoppingToken);
                 }
@@ -94,14 +128,18 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
     /// </summary>
     private async Task ReceiveAsync(CancellationToken stoppingToken)
     {
-        var wait = PollInterval - _time.GetElapsedTime(_lastHeard);
-        if (wait > _options.OutagePollInterval)
+        TimeSpan wait;
+        lock (_gate)
         {
-            wait = _options.OutagePollInterval;
-        }
-        if (_gapSince is { } since && _options.GapWait - _time.GetElapsedTime(since) is var gapLeft && gapLeft < wait)
-        {
-            wait = gapLeft;
+            wait = PollInterval - _time.GetElapsedTime(_lastHeard);
+            if (wait > _options.OutagePollInterval)
+            {
+                wait = _options.OutagePollInterval;
+            }
+            if (_gapSince is { } since && _options.GapWait - _time.GetElapsedTime(since) is var gapLeft && gapLeft < wait)
+            {
+                wait = gapLeft;
+            }
         }
         if (wait <= TimeSpan.Zero)
         {
@@ -118,6 +156,17 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         }
     }
 
+    /// <summary>Moves what the bus handed in into the buffer; under <c>_gate</c>.</summary>
+    private void TakeInbox()
+    {
+        while (_inbox.Reader.TryRead(out var batch))
+        {
+            _buffer.Add(batch);
+            _lastHeard = _time.GetTimestamp();
+        }
+    }
+
+    /// <summary>Hands the dispatcher everything ready, in id order; under <c>_gate</c>.</summary>
     private void Deliver()
     {
         var ready = _buffer.TakeReady();
@@ -138,43 +187,70 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
     /// <summary>Reads the missing range from PostgreSQL; it goes through the buffer like any batch.</summary>
     private async Task FillGapAsync(CancellationToken stoppingToken)
     {
-        var (from, to) = _buffer.MissingRange!.Value;
+        (long From, long To)? range;
+        lock (_gate)
+        {
+            range = _buffer.MissingRange; // a batch handed in meanwhile may have closed it
+        }
+        if (range is not var (from, to))
+        {
+            return;
+        }
         try
         {
             var missing = await _store.ReadRangeAsync(from, to, stoppingToken);
             LogGapFilled(_logger, from, to, missing.Count);
             _metrics.GapRead();
-            _buffer.Add(new NotificationBatch(from, to, missing));
-            _gapSince = null;
-            Deliver();
+            lock (_gate)
+            {
+                _buffer.Add(new NotificationBatch(from, to, missing));
+                _gapSince = null;
+                Deliver();
+            }
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
             LogGapReadFailed(_logger, from, to, ex);
-            _gapSince = _time.GetTimestamp(); // try again after another wait
+            lock (_gate)
+            {
+                _gapSince = _time.GetTimestamp(); // try again after another wait
+            }
         }
     }
 
     /// <summary>Asks PostgreSQL for anything past what was delivered: everything up to the highest id found is settled.</summary>
     private async Task PollAsync(CancellationToken stoppingToken)
     {
-        var from = _buffer.NextExpectedId;
+        long from;
+        lock (_gate)
+        {
+            from = _buffer.NextExpectedId;
+        }
         try
         {
             var found = await _store.ReadFromAsync(from, PollLimit, stoppingToken);
-            _lastHeard = found.Count == PollLimit ? 0 : _time.GetTimestamp(); // a full page: poll again at once
             if (found.Count > 0)
             {
                 LogPolled(_logger, from, found[^1].Id, found.Count);
                 _metrics.Polled(found.Count);
-                _buffer.Add(new NotificationBatch(from, found[^1].Id, found));
-                Deliver();
+            }
+            lock (_gate)
+            {
+                _lastHeard = found.Count == PollLimit ? 0 : _time.GetTimestamp(); // a full page: poll again at once
+                if (found.Count > 0)
+                {
+                    _buffer.Add(new NotificationBatch(from, found[^1].Id, found));
+                    Deliver();
+                }
             }
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
             LogPollFailed(_logger, from, ex.Message);
-            _lastHeard = _time.GetTimestamp();
+            lock (_gate)
+            {
+                _lastHeard = _time.GetTimestamp();
+            }
         }
     }
 

@@ -14,7 +14,15 @@ namespace Realtime.Server.Notifications;
 /// COMMIT; the committed batch, serialized once, is then published on the bus. The queue is
 /// bounded: when it is full a send is refused at once (<see cref="CommitQueueFullException"/>, 503).
 /// </summary>
-/// <remarks>What one transaction writes, and in which order, is <see cref="SendBatchTransaction"/>'s.</remarks>
+/// <remarks>
+/// What one transaction writes, and in which order, is <see cref="SendBatchTransaction"/>'s.
+/// Up to <see cref="CommitQueueOptions.MaxTransactionsInFlight"/> transactions run at once, each on
+/// its own connection: the next starts while the previous one's COMMIT is in flight, so a send does
+/// not wait for a whole transaction's round trip before its own begins. PostgreSQL keeps them in
+/// order: each takes the id lock (held until its COMMIT) after its counter rows, so ids still grow
+/// in commit order, and two transactions with a recipient in common commit one after the other.
+/// They may finish, answer and publish in either order; the sequencers deliver by id.
+/// </remarks>
 internal sealed partial class GroupCommitQueue(
     NpgsqlDataSource dataSource,
     InboxStore inbox,
@@ -26,6 +34,8 @@ internal sealed partial class GroupCommitQueue(
 {
     /// <summary>Bounds one transaction; a single send may still carry it past this by up to 1,000 rows.</summary>
     public const int MaxRowsPerTransaction = 5_000;
+
+    private readonly SemaphoreSlim _slots = new(options.Value.MaxTransactionsInFlight, options.Value.MaxTransactionsInFlight);
 
     private readonly Channel<PendingSend> _pending = Channel.CreateBounded<PendingSend>(new BoundedChannelOptions(options.Value.MaxQueuedSends)
     {
@@ -56,12 +66,13 @@ internal sealed partial class GroupCommitQueue(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<PendingSend>();
+        var running = new List<Task>();
         try
         {
             while (await _pending.Reader.WaitToReadAsync(stoppingToken))
             {
-                batch.Clear();
+                await _slots.WaitAsync(stoppingToken);
+                var batch = new List<PendingSend>();
                 var rows = 0;
                 while (rows < MaxRowsPerTransaction && _pending.Reader.TryRead(out var next))
                 {
@@ -69,8 +80,8 @@ internal sealed partial class GroupCommitQueue(
                     batch.Add(next);
                     rows += next.Send.RowCount;
                 }
-                // The transaction is not cancelled by shutdown: a send either commits or fails whole.
-                await CommitAsync(batch);
+                running.RemoveAll(task => task.IsCompleted);
+                running.Add(CommitInSlotAsync(batch));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -80,11 +91,34 @@ internal sealed partial class GroupCommitQueue(
         {
             Volatile.Write(ref _stopped, true);
             _pending.Writer.TryComplete();
+            // The transactions under way are not cancelled by shutdown: a send either commits or fails whole.
+            await Task.WhenAll(running);
             var stopped = new OperationCanceledException("The server is shutting down.");
-            foreach (var pending in batch.Concat(_pending.Reader.ReadAllAsync(CancellationToken.None).ToBlockingEnumerable()))
+            foreach (var pending in _pending.Reader.ReadAllAsync(CancellationToken.None).ToBlockingEnumerable())
             {
                 pending.Completion.TrySetException(stopped);
             }
+        }
+    }
+
+    /// <summary>Commits <paramref name="batch"/> in a slot taken by the caller, and frees it; never throws.</summary>
+    private async Task CommitInSlotAsync(List<PendingSend> batch)
+    {
+        try
+        {
+            await CommitAsync(batch);
+        }
+        catch (Exception ex)
+        {
+            LogCommitFailed(logger, batch.Count, ex);
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetException(ex);
+            }
+        }
+        finally
+        {
+            _slots.Release();
         }
     }
 

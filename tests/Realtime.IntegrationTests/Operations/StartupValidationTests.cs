@@ -11,6 +11,7 @@ public sealed class StartupValidationTests
     [InlineData("Live:ReplayPageSize", "-5", "ReplayPageSize")]
     [InlineData("RateLimits:SendsPerSecond", "-1", "SendsPerSecond")]
     [InlineData("Notifications:MaxQueuedSends", "0", "MaxQueuedSends")]
+    [InlineData("Notifications:MaxTransactionsInFlight", "0", "MaxTransactionsInFlight")]
     [InlineData("Cors:AllowedOrigins", "https://app.example/path", "AllowedOrigins")]
     [InlineData("Presence:NodeTimeoutSeconds", "1", "NodeTimeoutSeconds")]
     [InlineData("Redis:ChannelPrefix", "has spaces", "ChannelPrefix")]

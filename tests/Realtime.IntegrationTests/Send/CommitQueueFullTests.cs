@@ -18,6 +18,7 @@ public sealed class CommitQueueFullTests
         await using var server = await RealtimeServer.StartAsync(database.ConnectionString, new Dictionary<string, string?>
         {
             ["Notifications:MaxQueuedSends"] = "1",
+            ["Notifications:MaxTransactionsInFlight"] = "1", // one transaction at a time: the second send waits in the queue
         });
         var timeout = TimeSpan.FromSeconds(20);
         var queue = server.Services.GetRequiredService<GroupCommitQueue>();

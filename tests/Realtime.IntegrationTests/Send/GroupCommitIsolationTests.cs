@@ -25,7 +25,11 @@ public sealed class GroupCommitIsolationTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync();
-        _server = await RealtimeServer.StartAsync(_database.ConnectionString);
+        // One transaction at a time, so that the sends queued behind the first one share the next.
+        _server = await RealtimeServer.StartAsync(_database.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Notifications:MaxTransactionsInFlight"] = "1",
+        });
         await using var connection = await _database.OpenAsync();
         await connection.ExecuteAsync($$"""
             CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
