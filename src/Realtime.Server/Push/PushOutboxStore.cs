@@ -137,8 +137,8 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
             FROM r GROUP BY subscription_id),
         touched AS (
             UPDATE push_subscriptions s SET
-                last_success_at = CASE WHEN subs.succeeded THEN @Now ELSE s.last_success_at END,
-                last_failure_at = CASE WHEN subs.failed THEN @Now ELSE s.last_failure_at END
+                last_success_at = CASE WHEN subs.succeeded AND (s.last_success_at IS NULL OR s.last_success_at <= @TouchedBefore) THEN @Now ELSE s.last_success_at END,
+                last_failure_at = CASE WHEN subs.failed AND (s.last_failure_at IS NULL OR s.last_failure_at <= @TouchedBefore) THEN @Now ELSE s.last_failure_at END
             FROM subs WHERE s.id = subs.subscription_id AND NOT subs.gone
               AND ((subs.succeeded AND (s.last_success_at IS NULL OR s.last_success_at <= @TouchedBefore))
                 OR (subs.failed AND (s.last_failure_at IS NULL OR s.last_failure_at <= @TouchedBefore)))
