@@ -100,17 +100,11 @@ internal sealed class PushWorker : BackgroundService
         }
     }
 
-    /// <summary>
-    /// Claims up to the free slots and starts sending; true when it got all it asked for (more may
-    /// be due). While sends are in flight it waits until half the slots are free: one claim for
-    /// many jobs instead of one per answer (each claim is a statement PostgreSQL plans and commits),
-    /// with the other half still waiting for their push service meanwhile.
-    /// </summary>
+    /// <summary>Claims up to the free slots and starts sending; true when it got all it asked for (more may be due).</summary>
     private async Task<bool> ClaimAndStartAsync(CancellationToken stoppingToken)
     {
         var free = Math.Min(_slots.CurrentCount, MaxClaim);
-        var inFlight = _options.MaxConcurrency - _slots.CurrentCount; // slots come back before their job's Wake()
-        if (free == 0 || (inFlight > 0 && free < _options.MaxConcurrency / 2))
+        if (free == 0)
         {
             return false;
         }
