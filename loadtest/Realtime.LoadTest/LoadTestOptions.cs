@@ -229,8 +229,9 @@ internal sealed record LoadTestOptions
                        body and 16 KB of data; bytes stored per recipient (needs --postgres).
           push         -n offline users, each with one Web Push subscription on the tool's own local
                        fake push service (loopback Kestrel, answers 201, does not decrypt); bulk
-                       sends of --bulk of them (100) at -r pushes per second for -d seconds:
-                       pushes/s received (first to last), not pushed and duplicated, the server's
+                       sends of --bulk of them (100) at -r pushes per second for -d seconds
+                       (after the warm-up's pushes arrived): pushes/s received (first to last),
+                       not pushed and duplicated (warm-up included), the server's
                        CPU per push. The server needs Push__AllowInsecureEndpoints=true.
 
         Targets:
@@ -272,7 +273,7 @@ internal sealed record LoadTestOptions
           -c, --concurrency N (64, sends)  --bulk N (100, sends and push; 1000, storage)
           --max-in-flight N (2000: open-loop sends past it are counted as skipped)
           --drain SECONDS (10: how long to wait for the last deliveries)
-          --warmup SECONDS (3: latency, fanout and sends first run this long at the same rate,
+          --warmup SECONDS (3: latency, fanout, sends and push first run this long at the same rate,
                        unmeasured, so JIT and pools are warm; 0 for none)
           --key KEY --issuer ISS --audience AUD  HS256 token minting (default: Auth__SigningKey,
                        Auth__Issuer or realtime-dev, Auth__Audience or realtime), the claims of

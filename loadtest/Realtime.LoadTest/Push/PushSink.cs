@@ -23,6 +23,8 @@ internal sealed class PushSink : IAsyncDisposable
     private long _firstAt;
     private long _lastAt;
     private long _bytes;
+    private long _windowStartTotal;
+    private long _windowStartBytes;
 
     private PushSink(WebApplication app, int subscriptions)
     {
@@ -36,8 +38,22 @@ internal sealed class PushSink : IAsyncDisposable
 
     public long Bytes => Interlocked.Read(ref _bytes);
 
-    /// <summary>Stopwatch timestamps of the first and the last push received (0 before any).</summary>
+    /// <summary>Pushes received since <see cref="StartWindow"/> (all of them without it).</summary>
+    public long WindowTotal => Total - Interlocked.Read(ref _windowStartTotal);
+
+    public long WindowBytes => Bytes - Interlocked.Read(ref _windowStartBytes);
+
+    /// <summary>Stopwatch timestamps of the first and the last push received since <see cref="StartWindow"/> (0 before any).</summary>
     public (long First, long Last) Window => (Interlocked.Read(ref _firstAt), Interlocked.Read(ref _lastAt));
+
+    /// <summary>Starts the measured window (after a warm-up): arrivals per subscription are kept, the rate counts from here.</summary>
+    public void StartWindow()
+    {
+        Interlocked.Exchange(ref _windowStartTotal, Total);
+        Interlocked.Exchange(ref _windowStartBytes, Bytes);
+        Interlocked.Exchange(ref _firstAt, 0);
+        Interlocked.Exchange(ref _lastAt, 0);
+    }
 
     public int ArrivalsOf(int subscription) => Volatile.Read(ref _arrivals[subscription]);
 

@@ -14,8 +14,9 @@ namespace Realtime.LoadTest.Scenarios;
 /// <summary>
 /// <c>push</c>: -n offline users, each with one Web Push subscription on the tool's own local
 /// sink (<see cref="PushSink"/>); bulk sends of --bulk of them at -r pushes per second for -d
-/// seconds; pushes/s the sink received (first to last push), pushes lost and duplicated, the
-/// server's CPU per push. The server must accept http:// loopback endpoints
+/// seconds, after --warmup seconds of the same load unmeasured (JIT, pools; its pushes drained
+/// first); pushes/s the sink received (first to last push), pushes lost and duplicated (warm-up
+/// included), the server's CPU per push. The server must accept http:// loopback endpoints
 /// (<c>Push__AllowInsecureEndpoints=true</c>); a target without Web Push is reported as such.
 /// </summary>
 internal static class PushScenario
@@ -49,34 +50,47 @@ internal static class PushScenario
         }
         result.Add("subscriptions", subscribed);
 
-        using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
         var expected = new int[users];
         var next = 0;
-        var cpuBefore = context.ServerCpu();
-        var start = Stopwatch.GetTimestamp();
-        await using (Progress.Start(context, "push", () => $"sends {sender.Ok:N0}, pushes received {sink.Total:N0}"))
+        Func<ApiSender, Task> send = async sender =>
         {
-            await OpenLoop.RunAsync(options.Rate / bulk, options.Duration, options.MaxInFlight, async _ =>
+            var first = Interlocked.Add(ref next, bulk) - bulk;
+            var recipients = Enumerable.Range(first, bulk).Select(i => i % users).ToArray();
+            if (await sender.SendAsync(recipients.Select(i => prefix + i).ToList(), first, extra: null, context.CancellationToken))
             {
-                var first = Interlocked.Add(ref next, bulk) - bulk;
-                var recipients = Enumerable.Range(first, bulk).Select(i => i % users).ToArray();
-                if (await sender.SendAsync(recipients.Select(i => prefix + i).ToList(), first, extra: null, context.CancellationToken))
+                foreach (var i in recipients)
                 {
-                    foreach (var i in recipients)
-                    {
-                        Interlocked.Increment(ref expected[i]);
-                    }
+                    Interlocked.Increment(ref expected[i]);
                 }
-            }, context.CancellationToken);
-            var total = expected.Sum();
-            var drainUntil = Stopwatch.GetTimestamp() + (long)(options.DrainSeconds * Stopwatch.Frequency);
-            while (sink.Total < total && Stopwatch.GetTimestamp() < drainUntil)
+            }
+        };
+        if (options.WarmupSeconds > 0)
+        {
+            using var warmup = new ApiSender(context.Target.SendUrl, context.Tokens);
+            await using (Progress.Start(context, "warm-up", () => $"sends {warmup.Ok:N0}, pushes received {sink.Total:N0}"))
             {
-                await Task.Delay(50, context.CancellationToken);
+                await OpenLoop.RunAsync(options.Rate / bulk, TimeSpan.FromSeconds(options.WarmupSeconds), options.MaxInFlight, _ => send(warmup), context.CancellationToken);
+                await DrainAsync(sink, expected.Sum(), options.DrainSeconds, context.CancellationToken);
+            }
+            if (sink.Total < expected.Sum())
+            {
+                result.Note($"push: {expected.Sum() - sink.Total:N0} warm-up pushes were still queued when the measured run began");
             }
         }
+        var warmupExpected = expected.Sum();
+        sink.StartWindow();
+
+        using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
+        var cpuBefore = context.ServerCpu();
+        var start = Stopwatch.GetTimestamp();
+        await using (Progress.Start(context, "push", () => $"sends {sender.Ok:N0}, pushes received {sink.WindowTotal:N0}"))
+        {
+            await OpenLoop.RunAsync(options.Rate / bulk, options.Duration, options.MaxInFlight, _ => send(sender), context.CancellationToken);
+            await DrainAsync(sink, expected.Sum(), options.DrainSeconds, context.CancellationToken);
+        }
         var cpuAfter = context.ServerCpu();
-        var expectedTotal = expected.Sum();
+        var expectedTotal = expected.Sum() - warmupExpected;
+        var received = sink.WindowTotal;
         var (firstAt, lastAt) = sink.Window;
         var lost = 0L;
         var duplicated = 0L;
@@ -88,19 +102,29 @@ internal static class PushScenario
         }
         result.Add("pushes offered (/s)", options.Rate);
         result.Add("pushes expected", expectedTotal);
-        result.Add("pushes received", sink.Total);
-        result.Add("pushes (/s)", firstAt == 0 ? 0 : sink.Total / Math.Max(0.001, Stopwatch.GetElapsedTime(firstAt, lastAt).TotalSeconds));
+        result.Add("pushes received", received);
+        result.Add("pushes (/s)", firstAt == 0 ? 0 : received / Math.Max(0.001, Stopwatch.GetElapsedTime(firstAt, lastAt).TotalSeconds));
         result.Add("first push after (ms)", firstAt == 0 ? 0 : Stopwatch.GetElapsedTime(start, firstAt).TotalMilliseconds);
         result.Add("last push after (ms)", lastAt == 0 ? 0 : Stopwatch.GetElapsedTime(start, lastAt).TotalMilliseconds);
         result.Add("not pushed by the end", lost);
         result.Add("duplicated", duplicated);
-        result.Add("bytes per push", sink.Total == 0 ? 0 : (double)sink.Bytes / sink.Total);
-        if (cpuBefore is { } before && cpuAfter is { } after && sink.Total > 0)
+        result.Add("bytes per push", received == 0 ? 0 : (double)sink.WindowBytes / received);
+        if (cpuBefore is { } before && cpuAfter is { } after && received > 0)
         {
-            result.Add("server CPU per push (ms)", (after - before).TotalMilliseconds / sink.Total);
+            result.Add("server CPU per push (ms)", (after - before).TotalMilliseconds / received);
         }
         sender.AddTo(result, "sends");
         return result;
+    }
+
+    /// <summary>Waits until the sink has <paramref name="total"/> pushes, at most <paramref name="seconds"/>.</summary>
+    private static async Task DrainAsync(PushSink sink, long total, double seconds, CancellationToken cancellationToken)
+    {
+        var until = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        while (sink.Total < total && Stopwatch.GetTimestamp() < until)
+        {
+            await Task.Delay(50, cancellationToken);
+        }
     }
 
     private static async Task ClearEarlierTargetsAsync(ScenarioContext context, string prefix, ScenarioResult result)

@@ -81,6 +81,9 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
         ON CONFLICT (notification_id, subscription_id) DO NOTHING
         """;
 
+    /// <summary>A subscription's last success and failure times are kept to this precision (one write per subscription per minute at most).</summary>
+    public static readonly TimeSpan SubscriptionTouchInterval = TimeSpan.FromMinutes(1);
+
     private const string MoveCursor = "UPDATE push_planner SET last_id = @UpTo WHERE id = 1";
 
     /// <summary>
@@ -109,7 +112,9 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
     /// <summary>
     /// Outcomes of several jobs and what they say about their subscriptions, in one statement (one
     /// short transaction). A job is only written by the claim it belongs to; each subscription is
-    /// touched once (deleted when gone, else its last success and/or failure time).
+    /// touched once (deleted when gone, else its last success and/or failure time), and only when
+    /// that time moves by more than <see cref="SubscriptionTouchInterval"/>: a subscription pushed
+    /// many times a second is not rewritten for each push.
     /// </summary>
     private const string Record = """
         WITH r AS (
@@ -132,9 +137,11 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
             FROM r GROUP BY subscription_id),
         touched AS (
             UPDATE push_subscriptions s SET
-                last_success_at = CASE WHEN subs.succeeded THEN @Now ELSE s.last_success_at END,
-                last_failure_at = CASE WHEN subs.failed THEN @Now ELSE s.last_failure_at END
-            FROM subs WHERE s.id = subs.subscription_id AND NOT subs.gone AND (subs.succeeded OR subs.failed)
+                last_success_at = CASE WHEN subs.succeeded AND (s.last_success_at IS NULL OR s.last_success_at <= @TouchedBefore) THEN @Now ELSE s.last_success_at END,
+                last_failure_at = CASE WHEN subs.failed AND (s.last_failure_at IS NULL OR s.last_failure_at <= @TouchedBefore) THEN @Now ELSE s.last_failure_at END
+            FROM subs WHERE s.id = subs.subscription_id AND NOT subs.gone
+              AND ((subs.succeeded AND (s.last_success_at IS NULL OR s.last_success_at <= @TouchedBefore))
+                OR (subs.failed AND (s.last_failure_at IS NULL OR s.last_failure_at <= @TouchedBefore)))
             RETURNING 1),
         gone AS (
             DELETE FROM push_subscriptions s USING subs WHERE s.id = subs.subscription_id AND subs.gone
@@ -243,6 +250,7 @@ internal sealed class PushOutboxStore(NpgsqlDataSource dataSource)
             RetryAts = results.Select(r => r.Outcome.RetryAt is { } at ? new DateTimeOffset(at) : (DateTimeOffset?)null).ToArray(),
             Reduced = results.Select(r => r.Outcome.Reduced || r.Job.Reduced).ToArray(),
             Now = now,
+            TouchedBefore = now - SubscriptionTouchInterval,
         }, cancellationToken: cancellationToken));
     }
 

@@ -4,30 +4,39 @@ using System.Security.Cryptography;
 namespace Realtime.Server.Push;
 
 /// <summary>
-/// A subscription's <c>p256dh</c> key imported once (from its point, no PEM, no key generated to
-/// hold it) and its <c>auth</c> secret: what <see cref="WebPushEncryption"/> needs per push.
+/// A subscription's <c>p256dh</c> key imported (and validated) once, from its point, with its
+/// <c>auth</c> secret: what <see cref="WebPushEncryption"/> needs per push. Where OpenSSL 3 is
+/// used directly (<see cref="OpenSslP256"/>), its own copy of the key too.
 /// </summary>
 internal sealed class SubscriberKey : IDisposable
 {
     private readonly byte[] _point;
     private readonly byte[] _authSecret;
 
-    private SubscriberKey(ECDiffieHellmanPublicKey publicKey, byte[] point, byte[] authSecret)
+    private SubscriberKey(ECDiffieHellmanPublicKey publicKey, OpenSslP256.Key? native, byte[] point, byte[] authSecret)
     {
         PublicKey = publicKey;
+        Native = native;
         _point = point;
         _authSecret = authSecret;
     }
 
     public ECDiffieHellmanPublicKey PublicKey { get; }
 
+    /// <summary>The same key for <see cref="OpenSslP256"/>; null where that is not used.</summary>
+    public OpenSslP256.Key? Native { get; }
+
     /// <summary>The uncompressed point (65 bytes, 0x04 first), as the key derivation's info wants it.</summary>
     public ReadOnlySpan<byte> Point => _point;
 
     public ReadOnlySpan<byte> AuthSecret => _authSecret;
 
-    /// <summary>The key of <c>keys.p256dh</c> and <c>keys.auth</c> (base64url); throws <see cref="CryptographicException"/> for one that is not a P-256 point and a 16-byte secret.</summary>
-    public static SubscriberKey Import(string p256dh, string auth)
+    /// <summary>
+    /// The key of <c>keys.p256dh</c> and <c>keys.auth</c> (base64url); throws <see cref="CryptographicException"/>
+    /// for one that is not a P-256 point and a 16-byte secret. <paramref name="openSsl"/> false: no
+    /// <see cref="Native"/> copy, so the encryption goes through <see cref="ECDiffieHellman"/> (tests).
+    /// </summary>
+    public static SubscriberKey Import(string p256dh, string auth, bool openSsl = true)
     {
         if (!Base64Url.TryDecode(p256dh, out var point) || point.Length != 65 || point[0] != 0x04)
         {
@@ -37,15 +46,21 @@ internal sealed class SubscriberKey : IDisposable
         {
             throw new CryptographicException("auth is not the base64url of a 16-byte secret.");
         }
+        // The import checks the point (on the curve, not the identity); the OpenSSL copy relies on that.
         using var holder = ECDiffieHellman.Create(new ECParameters
         {
             Curve = ECCurve.NamedCurves.nistP256,
             Q = new ECPoint { X = point[1..33], Y = point[33..65] },
         });
-        return new SubscriberKey(holder.PublicKey, point, secret);
+        var native = openSsl && OpenSslP256.IsSupported ? OpenSslP256.ImportPublicKey(holder.ExportSubjectPublicKeyInfo()) : null;
+        return new SubscriberKey(holder.PublicKey, native, point, secret);
     }
 
-    public void Dispose() => PublicKey.Dispose();
+    public void Dispose()
+    {
+        PublicKey.Dispose();
+        Native?.Dispose();
+    }
 }
 
 /// <summary>

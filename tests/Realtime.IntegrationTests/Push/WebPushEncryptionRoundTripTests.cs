@@ -7,17 +7,20 @@ namespace Realtime.IntegrationTests.Push;
 public sealed class WebPushEncryptionRoundTripTests
 {
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(385)]
-    [InlineData(WebPushEncryption.MaxPlaintextLength)]
-    public void WhatTheServerEncryptsTheSubscriberDecrypts(int length)
+    [InlineData(0, true)]
+    [InlineData(1, true)]
+    [InlineData(385, true)]
+    [InlineData(WebPushEncryption.MaxPlaintextLength, true)]
+    [InlineData(385, false)]
+    [InlineData(WebPushEncryption.MaxPlaintextLength, false)]
+    public void WhatTheServerEncryptsTheSubscriberDecrypts(int length, bool openSsl)
     {
         using var browser = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
         var authSecret = RandomNumberGenerator.GetBytes(16);
         var plaintext = RandomNumberGenerator.GetBytes(length);
-        using var cache = new SubscriberKeyCache();
-        var key = cache.Get(Encode(Aes128GcmDecoder.UncompressedPoint(browser.ExportParameters(false).Q)), Encode(authSecret));
+        // With OpenSSL directly (the server's path on Linux) and through ECDiffieHellman (elsewhere).
+        using var key = SubscriberKey.Import(Encode(Aes128GcmDecoder.UncompressedPoint(browser.ExportParameters(false).Q)), Encode(authSecret), openSsl);
+        Assert.Equal(openSsl, key.Native is not null);
 
         var first = WebPushEncryption.Encrypt(plaintext, key);
         var second = WebPushEncryption.Encrypt(plaintext, key);
