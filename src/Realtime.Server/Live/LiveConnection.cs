@@ -25,13 +25,11 @@ namespace Realtime.Server.Live;
 internal abstract partial class LiveConnection
 {
     private readonly Queue<Outgoing> _queue = new();
-    private readonly InboxStore _inbox;
-    private readonly ResumeReader _resumes;
-    private readonly TimeProvider _time;
-    private readonly LiveOptions _options;
-    private readonly ILogger _logger;
-    private readonly RealtimeMetrics _metrics;
-    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // The node's services in one reference, not a field each: an idle connection's size is memory per connection.
+    private readonly LiveServices _services;
+    // Made when RunAsync's caller awaits the end (SSE); a hub connection ends through OnDisconnectedAsync and never asks.
+    private TaskCompletionSource? _ended;
+    private bool _finished;
 
     // Guarded by _queue: what is queued, whether delivery has started (the transport is ready) and a
     // drain runs, whether live messages are held back
@@ -57,12 +55,7 @@ internal abstract partial class LiveConnection
         Id = id;
         UserId = userId;
         Transport = transport;
-        _inbox = services.Inbox;
-        _resumes = services.Resumes;
-        _time = services.Time;
-        _options = services.Options.Value;
-        _logger = services.Logger;
-        _metrics = services.Metrics;
+        _services = services;
     }
 
     public string Id { get; }
@@ -125,12 +118,25 @@ internal abstract partial class LiveConnection
     }
 
     /// <summary>
-    /// Starts delivery: live messages wait for the client's first Resume (its replay goes first)
-    /// or until the grace period ends. The task completes when the connection has ended
+    /// Starts delivery, as <see cref="Start"/>; the task completes when the connection has ended
     /// (<paramref name="cancellationToken"/> cancelled, <see cref="Complete"/>, a failed write or
     /// falling behind) and nothing is being written to it any more.
     /// </summary>
     public Task RunAsync(CancellationToken cancellationToken)
+    {
+        Start(cancellationToken);
+        lock (_queue)
+        {
+            return _finished ? Task.CompletedTask : (_ended ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    /// <summary>
+    /// Starts delivery: live messages wait for the client's first Resume (its replay goes first)
+    /// or until the grace period ends. The connection ends when <paramref name="cancellationToken"/>
+    /// is cancelled, on <see cref="Complete"/>, a failed write or falling behind.
+    /// </summary>
+    public void Start(CancellationToken cancellationToken)
     {
         bool start;
         lock (_queue)
@@ -139,7 +145,7 @@ internal abstract partial class LiveConnection
             _started = true;
             if (_holding && !_ending)
             {
-                _graceTimer = _time.CreateTimer(static state => ((LiveConnection)state!).StopHolding(firstResume: null), this, _options.ResumeGracePeriod, Timeout.InfiniteTimeSpan);
+                _graceTimer = _services.Time.CreateTimer(static state => ((LiveConnection)state!).StopHolding(firstResume: null), this, _services.Options.ResumeGracePeriod, Timeout.InfiniteTimeSpan);
             }
             start = TryClaimDrain();
         }
@@ -148,7 +154,6 @@ internal abstract partial class LiveConnection
             _ = DrainAsync();
         }
         _cancellationRegistration = cancellationToken.UnsafeRegister(static state => ((LiveConnection)state!).Complete(), this);
-        return _ended.Task;
     }
 
     /// <summary>Ends the connection: nothing more is written; a Resume waiting in the queue is cancelled.</summary>
@@ -223,11 +228,11 @@ internal abstract partial class LiveConnection
                 (item as ResumeRequest)?.Completion.TrySetCanceled(); // already ending: nothing more to do
                 return;
             }
-            if (_queuedMessages + item.Messages > _options.ConnectionQueueCapacity || _queuedBytes + item.Size > _options.ConnectionQueueBytes)
+            if (_queuedMessages + item.Messages > _services.Options.ConnectionQueueCapacity || _queuedBytes + item.Size > _services.Options.ConnectionQueueBytes)
             {
                 FellBehind = true;
                 _ending = true;
-                LogFellBehind(_logger, Id, UserId, _queuedMessages, _queuedBytes);
+                LogFellBehind(_services.Logger, Id, UserId, _queuedMessages, _queuedBytes);
                 start = false;
             }
             else
@@ -341,7 +346,7 @@ internal abstract partial class LiveConnection
         {
             if (!_cancellation.IsCancellationRequested)
             {
-                LogWriteFailed(_logger, Id, ex);
+                LogWriteFailed(_services.Logger, Id, ex);
                 Close();
             }
             lock (_queue)
@@ -358,7 +363,13 @@ internal abstract partial class LiveConnection
     private void Finish()
     {
         _cancellationRegistration.Dispose();
-        _ended.TrySetResult();
+        TaskCompletionSource? ended;
+        lock (_queue)
+        {
+            _finished = true;
+            ended = _ended;
+        }
+        ended?.TrySetResult();
     }
 
     /// <summary>
@@ -367,7 +378,7 @@ internal abstract partial class LiveConnection
     /// </summary>
     private async ValueTask WriteLiveAsync(NotificationFrames frames, CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow().UtcDateTime;
+        var now = _services.Time.GetUtcNow().UtcDateTime;
         if (frames[0].Notification.Id > _lastSent && AllUnexpired(frames, now))
         {
             await WriteNotificationAsync(frames, cancellationToken);
@@ -401,7 +412,7 @@ internal abstract partial class LiveConnection
     {
         for (var i = 0; i < frames.Count; i++)
         {
-            _metrics.Delivered(Transport, frames[i].Notification.CreatedAt, now, live: true);
+            _services.Metrics.Delivered(Transport, frames[i].Notification.CreatedAt, now, live: true);
         }
         if (_sentAbove < 0)
         {
@@ -415,7 +426,7 @@ internal abstract partial class LiveConnection
         try
         {
             var (replayed, unread) = await ReplayAsync(resume.AfterId, cancellationToken);
-            _metrics.Resumed(Transport, replayed);
+            _services.Metrics.Resumed(Transport, replayed);
             await WriteAsync(ClientTargets.UnreadCount, ClientPayloads.UnreadCount(unread), null, cancellationToken);
             resume.Completion.TrySetResult(replayed);
         }
@@ -436,7 +447,7 @@ internal abstract partial class LiveConnection
         var cursor = afterId;
         var replayed = 0;
         var highest = Math.Max(_lastSent, afterId);
-        var (page, unread) = await _resumes.ReadAsync(UserId, cursor, _options.ReplayPageSize, cancellationToken);
+        var (page, unread) = await _services.Resumes.ReadAsync(UserId, cursor, _services.Options.ReplayPageSize, cancellationToken);
         var pages = 1;
         while (true)
         {
@@ -449,22 +460,22 @@ internal abstract partial class LiveConnection
                 }
                 var json = new RawJson(JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification));
                 await WriteAsync(ClientTargets.Notification, json, notification.Id, cancellationToken);
-                _metrics.Delivered(Transport, default, default, live: false);
+                _services.Metrics.Delivered(Transport, default, default, live: false);
                 highest = Math.Max(highest, notification.Id);
                 replayed++;
             }
-            if (page.Count < _options.ReplayPageSize)
+            if (page.Count < _services.Options.ReplayPageSize)
             {
                 break;
             }
-            page = await _inbox.ReadAfterAsync(UserId, cursor, _options.ReplayPageSize, cancellationToken);
+            page = await _services.Inbox.ReadAfterAsync(UserId, cursor, _services.Options.ReplayPageSize, cancellationToken);
             pages++;
         }
         _sentAbove = _sentAbove < 0 ? afterId : Math.Min(_sentAbove, afterId);
         Volatile.Write(ref _lastSent, highest);
         if (pages > 1)
         {
-            unread = await _inbox.UnreadCountAsync(UserId, cancellationToken);
+            unread = await _services.Inbox.UnreadCountAsync(UserId, cancellationToken);
         }
         return (replayed, unread);
     }
@@ -514,6 +525,6 @@ internal sealed class LiveServices(InboxStore inbox, ResumeReader resumes, TimeP
     public RealtimeMetrics Metrics { get; } = metrics;
     public InboxStore Inbox { get; } = inbox;
     public TimeProvider Time { get; } = time;
-    public IOptions<LiveOptions> Options { get; } = options;
+    public LiveOptions Options { get; } = options.Value;
     public ILogger Logger { get; } = logger;
 }

@@ -31,7 +31,7 @@ internal sealed class NotificationsHub(
         // A connection feature, not Context.Items: the items are a dictionary made for each connection on first use.
         Context.Features.Set(connection);
         registry.Add(connection);
-        _ = connection.RunAsync(Context.ConnectionAborted);
+        connection.Start(Context.ConnectionAborted); // it ends with OnDisconnectedAsync: nothing awaits it
         return Task.CompletedTask;
     }
 

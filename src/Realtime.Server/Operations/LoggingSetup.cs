@@ -7,7 +7,7 @@ namespace Realtime.Server.Operations;
 /// <summary>
 /// Serilog to the console: readable text in a terminal, JSON lines otherwise. The logger is owned
 /// by this host (never the static Log.Logger), so two servers in one process stay apart. Requests
-/// are logged once each by Serilog's request logging, by path only: query strings carry access
+/// are logged once each by <see cref="RequestLogging"/>, by path only: query strings carry access
 /// tokens (<c>access_token</c>) and resume ids, so they never reach a log. ASP.NET's own request
 /// logs stay at Warning for the same reason.
 /// </summary>
@@ -42,18 +42,4 @@ internal static class LoggingSetup
         CachingLoggerFactory.Decorate(builder.Services);
         return builder;
     }
-
-    /// <summary>One line a request: method, path (no query string), status and time; health probes at Debug.</summary>
-    public static IApplicationBuilder UseRequestLogging(this WebApplication app) =>
-        app.UseSerilogRequestLogging(options =>
-        {
-            options.Logger = app.Services.GetRequiredService<Serilog.ILogger>(); // else the static Log.Logger
-            options.IncludeQueryInRequestPath = false;
-            options.MessageTemplate = "HTTP {RequestMethod:l} {RequestPath:l} responded {StatusCode} in {Elapsed:0.0000} ms";
-            options.EnrichDiagnosticContext = (diagnostics, context) => diagnostics.Set("CorrelationId", context.TraceIdentifier);
-            options.GetLevel = (context, _, exception) =>
-                exception is not null || context.Response.StatusCode >= StatusCodes.Status500InternalServerError ? LogEventLevel.Error
-                : context.Request.Path.StartsWithSegments("/health") ? LogEventLevel.Debug
-                : LogEventLevel.Information;
-        });
 }

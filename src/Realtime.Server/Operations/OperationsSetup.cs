@@ -27,11 +27,14 @@ internal static class OperationsSetup
     public static WebApplication UseOperations(this WebApplication app)
     {
         app.UseClientAddress();
-        app.UseCorrelationId();
-        app.UseRequestLogging();
+        app.UseRequestLogging(); // and the correlation id
         app.UseCors();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        // Not for hub connections' upgrade requests, which RequestLogging answers the same way without a frame of each held per connection.
+        app.UseWhen(context => !UpgradeRequests.Matches(context), problems =>
+        {
+            problems.UseExceptionHandler();
+            problems.UseStatusCodePages();
+        });
         app.UseReadinessGate();
         return app;
     }
