@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
+using Realtime.Server.Bus;
 using Realtime.Server.Observability;
 
 namespace Realtime.Server.Live;
@@ -60,10 +61,15 @@ internal abstract class DeliveryStep(Activity?[] spans)
 }
 
 /// <summary>Consecutive broadcasts as one run: the same frames for every connection of the lane.</summary>
-internal sealed class BroadcastRunStep(NotificationFrames frames, Activity?[] spans) : DeliveryStep(spans)
+/// <remarks>
+/// Each lane writes frames of its own (serialized once per lane and protocol): shared ones would
+/// have every lane take the same serialized message's lock for each of its connections.
+/// </remarks>
+internal sealed class BroadcastRunStep(SequencedNotification[] run, Activity?[] spans) : DeliveryStep(spans)
 {
     public override void DeliverIn(int lane, ConnectionRegistry registry)
     {
+        var frames = NotificationFrames.Run([.. run.Select(notification => new NotificationFrames(notification))]);
         var delivered = 0;
         foreach (var connection in registry.InLane(lane))
         {

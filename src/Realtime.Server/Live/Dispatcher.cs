@@ -114,7 +114,7 @@ internal sealed class Dispatcher : IDisposable
             return;
         }
         var spans = run.Select(frames => RealtimeTracing.StartDelivery(frames.Notification)).ToArray();
-        steps.Add(new BroadcastRunStep(NotificationFrames.Run(run), spans));
+        steps.Add(new BroadcastRunStep([.. run.Select(frames => frames.Notification)], spans));
         run.Clear();
     }
 
