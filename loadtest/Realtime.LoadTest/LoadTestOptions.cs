@@ -217,7 +217,8 @@ internal sealed record LoadTestOptions
                        (send -> committed -> delivered), the send answer's p99, deliveries/s,
                        lost and duplicated, errors.
           fanout       -n connections, broadcasts at -r per second for -d seconds; deliveries/s
-                       (offered: rate x connections), p50/p99 end to end, lost.
+                       (offered: rate x connections), p50/p99 end to end, lost, the server's CPU
+                       per 1,000 deliveries.
           sends        closed loop, -c concurrent senders for -d seconds, first single-recipient
                        sends, then bulk sends of --bulk recipients: persisted sends/s and the
                        answer's p50/p99 (the baseline persists nothing: its figure is the HTTP path).
@@ -261,8 +262,8 @@ internal sealed record LoadTestOptions
           --transport hub|sse|mix  hub (default), SSE (/api/notifications/stream), or half each.
           --source-addresses N  spread client connections over 127.0.0.2 .. 127.0.0.N+1 (default
                        50; loopback targets only).
-          --per-process N  (18,000) connections, latency and storm: past N connections the clients
-                       live in worker processes of N each (this tool run again with --worker; every
+          --per-process N  (18,000) connections, latency, fanout and storm: past N connections
+                       the clients live in worker processes of N each (this tool run again with --worker; every
                        process here is capped at 20,000 file descriptors); this process sends,
                        kills and restarts the node, and sums what the workers report (deliveries
                        per message, latencies, when each client was back).

@@ -102,7 +102,7 @@ internal static class LoadTestProgram
     {
         "connections" => ConnectionsScenario.RunAsync(context, args),
         "latency" => LatencyScenario.RunAsync(context, args),
-        "fanout" => FanoutScenario.RunAsync(context),
+        "fanout" => FanoutScenario.RunAsync(context, args),
         "sends" => SendsScenario.RunAsync(context),
         "storm" => StormScenario.RunAsync(context, args),
         "storage" => StorageScenario.RunAsync(context),

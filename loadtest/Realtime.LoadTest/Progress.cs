@@ -8,7 +8,7 @@ internal sealed class Progress : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    private Progress(string label, Func<string> status, bool quiet)
+    private Progress(string label, Func<Task<string>> status, bool quiet)
     {
         var start = Stopwatch.GetTimestamp();
         _loop = quiet ? Task.CompletedTask : Task.Run(async () =>
@@ -18,7 +18,7 @@ internal sealed class Progress : IAsyncDisposable
             {
                 while (await timer.WaitForNextTickAsync(_stop.Token))
                 {
-                    Console.Error.WriteLine($"  [{label} {Stopwatch.GetElapsedTime(start).TotalSeconds,5:0}s] {status()}");
+                    Console.Error.WriteLine($"  [{label} {Stopwatch.GetElapsedTime(start).TotalSeconds,5:0}s] {await status()}");
                 }
             }
             catch (OperationCanceledException)
@@ -28,6 +28,10 @@ internal sealed class Progress : IAsyncDisposable
     }
 
     public static Progress Start(ScenarioContext context, string phase, Func<string> status) =>
+        Start(context, phase, () => Task.FromResult(status()));
+
+    /// <summary>The same, with a status that has to ask (clients in worker processes).</summary>
+    public static Progress Start(ScenarioContext context, string phase, Func<Task<string>> status) =>
         new($"{context.Target.Name} {phase}", status, context.Options.Quiet);
 
     public async ValueTask DisposeAsync()

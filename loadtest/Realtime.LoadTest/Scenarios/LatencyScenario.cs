@@ -25,7 +25,7 @@ internal static class LatencyScenario
             : new InProcessReceivers(context, ledger);
         var users = await receivers.ConnectAsync(result);
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
-        await Warmup.RunAsync(context, ledger, 1, s => s.SendAsync(users[Random.Shared.Next(users.Length)], DeliveryLedger.WarmupSeq, context.CancellationToken));
+        await Warmup.RunAsync(context, receivers, 1, s => s.SendAsync(users[Random.Shared.Next(users.Length)], DeliveryLedger.WarmupSeq, context.CancellationToken));
         var start = Stopwatch.GetTimestamp();
         (long Issued, long Skipped) loop;
         await using (Progress.Start(context, "latency", () =>

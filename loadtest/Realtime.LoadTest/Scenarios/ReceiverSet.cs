@@ -4,17 +4,23 @@ using Realtime.LoadTest.Measurement;
 
 namespace Realtime.LoadTest.Scenarios;
 
-/// <summary>The receiving clients of a run (storm, latency), in this process or in worker processes past the per-process fd cap.</summary>
+/// <summary>The receiving clients of a run (storm, latency, fanout), in this process or in worker processes past the per-process fd cap.</summary>
 internal abstract class ReceiverSet : IAsyncDisposable
 {
     /// <summary>Connects every client; the users that are connected.</summary>
     public abstract Task<string[]> ConnectAsync(ScenarioResult result);
 
+    /// <summary>Clients connected now (in worker processes: as of the last <see cref="StatusAsync"/>).</summary>
+    public abstract int Connected { get; }
+
     /// <summary>From now on each client reconnects and resumes when it drops (the storm).</summary>
     public abstract Task StartReconnectingAsync();
 
-    /// <summary>Clients back and resumed, and deliveries so far.</summary>
-    public abstract Task<(int Back, long Delivered)> StatusAsync();
+    /// <summary>Clients back and resumed, deliveries so far (measured and warm-up), clients connected.</summary>
+    public abstract Task<ReceiverStatus> StatusAsync();
+
+    /// <summary>The warm-up is over: every ledger forgets what it counted so far (<see cref="DeliveryLedger.ResetCounters"/>).</summary>
+    public abstract Task ResetCountersAsync();
 
     /// <summary>Stops; when each client was back (Stopwatch timestamps, 0: never) and the reconnect attempts. The ledger then holds every delivery.</summary>
     public abstract Task<(long[] BackAt, int Attempts)> FinishAsync(DeliveryLedger ledger);
@@ -40,14 +46,22 @@ internal sealed class InProcessReceivers(ScenarioContext context, DeliveryLedger
         return _clients.Select(c => _pool.UserId(c.Index)).ToArray();
     }
 
+    public override int Connected => _pool?.Connected ?? 0;
+
     public override Task StartReconnectingAsync()
     {
         _reconnects = _clients.Select((client, i) => StormScenario.ReconnectAsync(_pool!, client, i, _back, context.CancellationToken)).ToArray();
         return Task.CompletedTask;
     }
 
-    public override Task<(int Back, long Delivered)> StatusAsync() =>
-        Task.FromResult((_back.Count(b => Volatile.Read(ref b) != 0), ledger.Delivered));
+    public override Task<ReceiverStatus> StatusAsync() =>
+        Task.FromResult(new ReceiverStatus(_back.Count(b => Volatile.Read(ref b) != 0), ledger.Delivered, ledger.WarmupDelivered, Connected));
+
+    public override Task ResetCountersAsync()
+    {
+        ledger.ResetCounters();
+        return Task.CompletedTask;
+    }
 
     public override async Task<(long[] BackAt, int Attempts)> FinishAsync(DeliveryLedger _)
     {
@@ -65,3 +79,6 @@ internal sealed class InProcessReceivers(ScenarioContext context, DeliveryLedger
         }
     }
 }
+
+/// <summary>What the receiving clients report while a run goes on.</summary>
+internal readonly record struct ReceiverStatus(int Back, long Delivered, long WarmupDelivered, int Connected);

@@ -7,9 +7,10 @@ using Realtime.LoadTest.Measurement;
 namespace Realtime.LoadTest.Scenarios;
 
 /// <summary>
-/// The receiving clients of a run (storm, latency) in worker processes (each at most <c>--per-process</c>, under the fd cap).
+/// The receiving clients of a run (storm, latency, fanout) in worker processes (each at most <c>--per-process</c>, under the fd cap).
 /// Lines on stdin: <c>STORM</c> (reconnect and resume on drop from now on), <c>STATUS</c> (answered
-/// <c>STATUS back delivered cpu-ms</c>), <c>END</c> (answered <c>RESULT {json}</c>: when each client was back, its
+/// <c>STATUS back delivered cpu-ms warm-up-delivered connected</c>), <c>RESET</c> (the warm-up is over: forget the
+/// counts so far), <c>END</c> (answered <c>RESULT {json}</c>: when each client was back, its
 /// deliveries per sequence number and latencies, which the parent merges into its ledger).
 /// Stopwatch timestamps are the machine's monotonic clock, comparable across processes.
 /// </summary>
@@ -22,6 +23,7 @@ internal sealed class ReceiverWorkers(ScenarioContext context, string[] rawArgs)
     private readonly List<WorkerProcess> _workers = [];
     private readonly SemaphoreSlim _lock = new(1, 1);
     private TimeSpan _workersCpu;
+    private int _connected;
 
     public override async Task<string[]> ConnectAsync(ScenarioResult result)
     {
@@ -46,6 +48,7 @@ internal sealed class ReceiverWorkers(ScenarioContext context, string[] rawArgs)
                 sums["connect errors"] = sums.GetValueOrDefault("connect errors") + ready.ConnectErrors;
             }
         }
+        _connected = users.Count;
         result.Add("connections", users.Count);
         result.Add("connect errors", sums.GetValueOrDefault("connect errors"));
         result.Add("connect rate (/s)", users.Count / Stopwatch.GetElapsedTime(start).TotalSeconds);
@@ -54,15 +57,21 @@ internal sealed class ReceiverWorkers(ScenarioContext context, string[] rawArgs)
         return [.. users];
     }
 
+    public override int Connected => Volatile.Read(ref _connected);
+
     public override Task StartReconnectingAsync() => Task.WhenAll(_workers.Select(w => w.SendAsync("STORM")));
 
-    public override async Task<(int Back, long Delivered)> StatusAsync()
+    public override Task ResetCountersAsync() => Task.WhenAll(_workers.Select(w => w.SendAsync("RESET")));
+
+    public override async Task<ReceiverStatus> StatusAsync()
     {
         await _lock.WaitAsync();
         try
         {
             var back = 0;
+            var connected = 0;
             long delivered = 0;
+            long warmup = 0;
             var cpu = TimeSpan.Zero;
             foreach (var worker in _workers)
             {
@@ -71,9 +80,12 @@ internal sealed class ReceiverWorkers(ScenarioContext context, string[] rawArgs)
                 back += int.Parse(parts[0], CultureInfo.InvariantCulture);
                 delivered += long.Parse(parts[1], CultureInfo.InvariantCulture);
                 cpu += TimeSpan.FromMilliseconds(double.Parse(parts[2], CultureInfo.InvariantCulture));
+                warmup += long.Parse(parts[3], CultureInfo.InvariantCulture);
+                connected += int.Parse(parts[4], CultureInfo.InvariantCulture);
             }
             _workersCpu = cpu;
-            return (back, delivered);
+            Volatile.Write(ref _connected, connected);
+            return new ReceiverStatus(back, delivered, warmup, connected);
         }
         finally
         {
@@ -131,8 +143,11 @@ internal sealed class ReceiverWorkers(ScenarioContext context, string[] rawArgs)
                     break;
                 case "STATUS":
                     var cpu = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture);
-                    Console.Out.WriteLine($"{Status}{back.Count(b => Volatile.Read(ref b) != 0)} {ledger.Delivered} {cpu}");
+                    Console.Out.WriteLine($"{Status}{back.Count(b => Volatile.Read(ref b) != 0)} {ledger.Delivered} {cpu} {ledger.WarmupDelivered} {pool.Connected}");
                     Console.Out.Flush();
+                    break;
+                case "RESET":
+                    ledger.ResetCounters();
                     break;
                 case "END":
                     await Task.WhenAny(Task.WhenAll(reconnects), Task.Delay(TimeSpan.FromSeconds(1)));

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Realtime.LoadTest.Measurement;
 using Realtime.LoadTest.Sending;
 
 namespace Realtime.LoadTest.Scenarios;
@@ -14,7 +13,7 @@ internal static class Warmup
 
     /// <param name="receiversPerSend">how many deliveries each warm-up send makes (to wait for them all).</param>
     /// <param name="maxSends">at most this many warm-up sends (a broadcast to thousands is already plenty of work).</param>
-    public static async Task RunAsync(ScenarioContext context, DeliveryLedger ledger, int receiversPerSend, Func<ApiSender, Task> send, int maxSends = int.MaxValue)
+    public static async Task RunAsync(ScenarioContext context, ReceiverSet receivers, int receiversPerSend, Func<ApiSender, Task> send, int maxSends = int.MaxValue)
     {
         var options = context.Options;
         if (options.WarmupSeconds <= 0)
@@ -22,19 +21,25 @@ internal static class Warmup
             return;
         }
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
-        await using (Progress.Start(context, "warm-up", () => $"sent {sender.Ok:N0}, delivered {ledger.WarmupDelivered:N0}"))
+        var delivered = 0L;
+        await using (Progress.Start(context, "warm-up", () => $"sent {sender.Ok:N0}, delivered {Volatile.Read(ref delivered):N0}"))
         {
             var rate = Math.Min(options.Rate, maxSends / options.WarmupSeconds);
             await OpenLoop.RunAsync(rate, TimeSpan.FromSeconds(options.WarmupSeconds), options.MaxInFlight, _ => send(sender), context.CancellationToken);
             // Let the warm-up's deliveries finish (bounded), so they do not queue ahead of the measured ones.
             var expected = sender.Ok * receiversPerSend;
             var deadline = Stopwatch.GetTimestamp() + (long)(options.DrainSeconds * Stopwatch.Frequency);
-            while (ledger.WarmupDelivered < expected && Stopwatch.GetTimestamp() < deadline)
+            while (Stopwatch.GetTimestamp() < deadline)
             {
+                Volatile.Write(ref delivered, (await receivers.StatusAsync()).WarmupDelivered);
+                if (delivered >= expected)
+                {
+                    break;
+                }
                 await Task.Delay(50, context.CancellationToken);
             }
             await Task.Delay(Quiet, context.CancellationToken);
         }
-        ledger.ResetCounters();
+        await receivers.ResetCountersAsync();
     }
 }

@@ -5,16 +5,22 @@ using Microsoft.Extensions.Options;
 namespace Realtime.Server.Live;
 
 /// <summary>
-/// This node's live connections (hub and SSE), by user. Reads are lock-free snapshots. A user
-/// holds at most <see cref="LiveOptions.MaxConnectionsPerUser"/>; a connection beyond that closes
-/// the user's oldest.
+/// This node's live connections (hub and SSE), by user, and in <see cref="LiveOptions.DispatchLanes"/>
+/// lanes (each connection in one, dealt in turn) for the dispatcher's lanes to write to. Reads are
+/// lock-free snapshots. A user holds at most <see cref="LiveOptions.MaxConnectionsPerUser"/>; a
+/// connection beyond that closes the user's oldest.
 /// </summary>
 internal sealed partial class ConnectionRegistry(IOptions<LiveOptions> options, ILogger<ConnectionRegistry> logger)
 {
     private readonly ConcurrentDictionary<string, ImmutableArray<LiveConnection>> _byUser = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<LiveConnection, byte> _all = new();
+    private readonly ConcurrentDictionary<LiveConnection, byte>[] _lanes =
+        [.. Enumerable.Range(0, options.Value.DispatchLanes).Select(_ => new ConcurrentDictionary<LiveConnection, byte>())];
+    private int _nextLane = -1;
 
-    public int Count => _all.Count;
+    public int Count => _lanes.Sum(lane => lane.Count);
+
+    /// <summary>How many lanes the connections are dealt into.</summary>
+    public int Lanes => _lanes.Length;
 
     /// <summary>Raised after a connection joins (presence records it). Handlers must be quick.</summary>
     public event Action<LiveConnection>? Added;
@@ -23,14 +29,14 @@ internal sealed partial class ConnectionRegistry(IOptions<LiveOptions> options, 
     public event Action<LiveConnection>? Removed;
 
     /// <summary>Every connection, enumerated without locks or a copy (one added or removed meanwhile may or may not be seen).</summary>
-    public IEnumerable<LiveConnection> All
+    public IEnumerable<LiveConnection> All => Enumerable.Range(0, _lanes.Length).SelectMany(InLane);
+
+    /// <summary>The connections of one lane, enumerated like <see cref="All"/>.</summary>
+    public IEnumerable<LiveConnection> InLane(int lane)
     {
-        get
+        foreach (var (connection, _) in _lanes[lane])
         {
-            foreach (var (connection, _) in _all)
-            {
-                yield return connection;
-            }
+            yield return connection;
         }
     }
 
@@ -42,8 +48,9 @@ internal sealed partial class ConnectionRegistry(IOptions<LiveOptions> options, 
 
     public void Add(LiveConnection connection)
     {
+        connection.Lane = (int)((uint)Interlocked.Increment(ref _nextLane) % (uint)_lanes.Length);
         var connections = _byUser.AddOrUpdate(connection.UserId, _ => [connection], (_, existing) => existing.Add(connection));
-        _all.TryAdd(connection, 0);
+        _lanes[connection.Lane].TryAdd(connection, 0);
         Added?.Invoke(connection);
 
         var max = options.Value.MaxConnectionsPerUser;
@@ -60,7 +67,7 @@ internal sealed partial class ConnectionRegistry(IOptions<LiveOptions> options, 
 
     public void Remove(LiveConnection connection)
     {
-        if (!_all.TryRemove(connection, out _))
+        if (!_lanes[connection.Lane].TryRemove(connection, out _))
         {
             return;
         }

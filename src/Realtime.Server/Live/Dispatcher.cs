@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Realtime.Server.Bus;
 using Realtime.Server.Contracts;
@@ -10,23 +11,65 @@ namespace Realtime.Server.Live;
 /// (never waits for a client), so one slow connection cannot hold anyone else up. Each notification
 /// is wrapped once (<see cref="NotificationFrames"/>), so every connection that gets it shares the
 /// same serialized frames; consecutive broadcasts handed over together go out as one run (one write
-/// per connection for all of them).
+/// per connection for all of them). The writing is done by <see cref="LiveOptions.DispatchLanes"/>
+/// lanes, each owning a share of the connections (<see cref="DispatchLane"/>): a fan-out to thousands
+/// uses every core, and the sequencer is free for the next batch at once. One batch is written at a
+/// time: what arrives meanwhile waits and goes out together when the lanes are done, so the further
+/// delivery falls behind, the longer the runs and the fewer writes per notification.
 /// </summary>
-internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresher unreadCounts, TimeProvider time, IOptions<LiveOptions> options)
+internal sealed class Dispatcher : IDisposable
 {
     /// <summary>At most this many notifications, and <see cref="MaxRunBytes"/>, in one run.</summary>
     private const int MaxRunNotifications = 64;
     private const long MaxRunBytes = 64 * 1024;
 
-    /// <summary>Notifications in id order (what the sequencer has ready).</summary>
+    private readonly ConnectionRegistry _registry;
+    private readonly UnreadCountRefresher _unreadCounts;
+    private readonly TimeProvider _time;
+    private readonly IOptions<LiveOptions> _options;
+    private readonly DispatchLane[] _lanes;
+    private readonly Action<DeliveryBatch> _delivered;
+
+    // Guarded by itself: notifications handed over while the lanes write a batch (they go next, together).
+    private readonly List<SequencedNotification> _waiting = [];
+    private bool _writing;
+
+    public Dispatcher(ConnectionRegistry registry, UnreadCountRefresher unreadCounts, TimeProvider time, IOptions<LiveOptions> options, ILogger<Dispatcher> logger)
+    {
+        _registry = registry;
+        _unreadCounts = unreadCounts;
+        _time = time;
+        _options = options;
+        _lanes = [.. Enumerable.Range(0, registry.Lanes).Select(lane => new DispatchLane(lane, registry, logger))];
+        _delivered = Delivered;
+    }
+
+    /// <summary>Notifications in id order (what the sequencer has ready); the lanes write them, now or after the batch they are writing.</summary>
     public void Deliver(IReadOnlyList<SequencedNotification> notifications)
     {
-        var now = time.GetUtcNow().UtcDateTime;
-        var live = options.Value;
+        lock (_waiting)
+        {
+            if (_writing)
+            {
+                _waiting.AddRange(notifications);
+                return;
+            }
+            _writing = true;
+        }
+        Write(notifications);
+    }
+
+    /// <summary>Hands <paramref name="notifications"/> to the lanes as one batch (or, when none is left to write, lets the next one go at once).</summary>
+    private void Write(IReadOnlyList<SequencedNotification> notifications)
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        var live = _options.Value;
         var maxCount = Math.Min(MaxRunNotifications, live.ConnectionQueueCapacity);
         var maxBytes = Math.Min(MaxRunBytes, live.ConnectionQueueBytes);
+        var steps = new List<DeliveryStep>();
         var run = new List<NotificationFrames>();
         long runBytes = 0;
+        var current = Activity.Current; // the spans end on a lane's thread: this one's current activity stays as it was
         foreach (var notification in notifications)
         {
             if (notification.ExpiresAt <= now)
@@ -35,73 +78,101 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
             }
             if (notification.UserId is not null)
             {
-                DeliverBroadcasts(run);
+                AddRun(steps, run);
                 runBytes = 0;
-                DeliverToUser(notification);
+                AddForUser(steps, notification);
                 continue;
             }
             var frames = new NotificationFrames(notification);
             if (run.Count > 0 && (run.Count == maxCount || runBytes + frames.Size > maxBytes))
             {
-                DeliverBroadcasts(run);
+                AddRun(steps, run);
                 runBytes = 0;
             }
             run.Add(frames);
             runBytes += frames.Size;
         }
-        DeliverBroadcasts(run);
+        AddRun(steps, run);
+        Activity.Current = current;
+        if (steps.Count == 0)
+        {
+            WriteWaiting();
+            return;
+        }
+        var batch = new DeliveryBatch(steps, _lanes.Length, _delivered);
+        foreach (var lane in _lanes)
+        {
+            lane.Post(batch);
+        }
     }
 
-    /// <summary>A run of broadcasts: the same frames for every connection, and everyone's count moved (one sweep for all).</summary>
-    private void DeliverBroadcasts(List<NotificationFrames> run)
+    /// <summary>A run of broadcasts: the same frames for every connection.</summary>
+    private static void AddRun(List<DeliveryStep> steps, List<NotificationFrames> run)
     {
         if (run.Count == 0)
         {
             return;
         }
         var spans = run.Select(frames => RealtimeTracing.StartDelivery(frames.Notification)).ToArray();
-        var frames = NotificationFrames.Run(run);
+        steps.Add(new BroadcastRunStep([.. run.Select(frames => frames.Notification)], spans));
         run.Clear();
-        var delivered = 0;
-        foreach (var connection in registry.All)
-        {
-            connection.EnqueueNotification(frames);
-            delivered++;
-        }
-        foreach (var span in spans)
-        {
-            span?.SetTag(RealtimeTracing.ConnectionsTag, delivered);
-            span?.Dispose();
-        }
-        unreadCounts.RequestEveryone();
     }
 
-    private void DeliverToUser(SequencedNotification notification)
+    private void AddForUser(List<DeliveryStep> steps, SequencedNotification notification)
     {
-        using var span = RealtimeTracing.StartDelivery(notification);
-        var connections = registry.ForUser(notification.UserId!);
-        span?.SetTag(RealtimeTracing.ConnectionsTag, connections.Length);
+        var span = RealtimeTracing.StartDelivery(notification);
+        var connections = _registry.ForUser(notification.UserId!);
         if (connections.IsEmpty)
         {
+            span?.SetTag(RealtimeTracing.ConnectionsTag, 0);
+            span?.Dispose();
             return;
         }
-        var frames = new NotificationFrames(notification);
         // What a collapse key replaced is deleted on the client right before the replacement arrives.
         var replaced = notification.Replaced is { } deleted ? new EventFrames(ClientTargets.NotificationDeleted, deleted) : null;
-        foreach (var connection in connections)
+        steps.Add(new UserNotificationStep(new NotificationFrames(notification), replaced, connections, span));
+    }
+
+    /// <summary>Every lane has queued the batch on its connections: the spans end, and the counts that moved are sent.</summary>
+    private void Delivered(DeliveryBatch batch)
+    {
+        var broadcast = false;
+        foreach (var step in batch.Steps)
         {
-            if (replaced is not null)
+            step.EndSpans();
+            if (step is UserNotificationStep user)
             {
-                connection.EnqueueEvent(replaced);
+                _unreadCounts.Request(user.UserId);
             }
-            connection.EnqueueNotification(frames);
+            broadcast |= step is BroadcastRunStep;
         }
-        unreadCounts.Request(notification.UserId!);
+        if (broadcast)
+        {
+            _unreadCounts.RequestEveryone(); // everyone's count moved: one sweep for all
+        }
+        WriteWaiting();
+    }
+
+    /// <summary>The lanes are free: what waited goes out as the next batch.</summary>
+    private void WriteWaiting()
+    {
+        List<SequencedNotification> next;
+        lock (_waiting)
+        {
+            if (_waiting.Count == 0)
+            {
+                _writing = false;
+                return;
+            }
+            next = [.. _waiting];
+            _waiting.Clear();
+        }
+        Write(next);
     }
 
     public void Deliver(UserEvent userEvent)
     {
-        var connections = registry.ForUser(userEvent.UserId);
+        var connections = _registry.ForUser(userEvent.UserId);
         if (connections.IsEmpty)
         {
             return;
@@ -110,6 +181,15 @@ internal sealed class Dispatcher(ConnectionRegistry registry, UnreadCountRefresh
         foreach (var connection in connections)
         {
             connection.EnqueueEvent(frames);
+        }
+    }
+
+    /// <summary>Stops the lanes (the host is stopping; batches still queued are written first, boundedly).</summary>
+    public void Dispose()
+    {
+        foreach (var lane in _lanes)
+        {
+            lane.Dispose();
         }
     }
 }

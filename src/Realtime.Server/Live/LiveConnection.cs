@@ -90,6 +90,9 @@ internal abstract partial class LiveConnection
     /// <summary>Payload bytes waiting to be written; never above <see cref="LiveOptions.ConnectionQueueBytes"/>.</summary>
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
+    /// <summary>The dispatch lane that writes to it; set by <see cref="ConnectionRegistry.Add"/>.</summary>
+    public int Lane { get; set; }
+
     /// <summary>True once the connection was closed for falling behind.</summary>
     public bool FellBehind { get; private set; }
 
@@ -410,9 +413,10 @@ internal abstract partial class LiveConnection
 
     private void Sent(NotificationFrames frames, DateTime now)
     {
+        _services.Metrics.DeliveredLive(Transport, frames.Count);
         for (var i = 0; i < frames.Count; i++)
         {
-            _services.Metrics.Delivered(Transport, frames[i].Notification.CreatedAt, now, live: true);
+            _services.Metrics.DeliveryLatency(frames[i].Notification.CreatedAt, now);
         }
         if (_sentAbove < 0)
         {
@@ -460,7 +464,7 @@ internal abstract partial class LiveConnection
                 }
                 var json = new RawJson(JsonSerializer.SerializeToUtf8Bytes(notification, RealtimeJsonContext.Default.Notification));
                 await WriteAsync(ClientTargets.Notification, json, notification.Id, cancellationToken);
-                _services.Metrics.Delivered(Transport, default, default, live: false);
+                _services.Metrics.Replayed(Transport);
                 highest = Math.Max(highest, notification.Id);
                 replayed++;
             }

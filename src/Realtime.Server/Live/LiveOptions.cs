@@ -49,6 +49,13 @@ internal sealed class LiveOptions
     [Range(typeof(TimeSpan), "00:00:00", Day)]
     public TimeSpan BroadcastUnreadCountInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Threads that write notifications to this node's connections, each to its share of them: a
+    /// broadcast's fan-out to thousands of connections then uses every core (one per core by default).
+    /// </summary>
+    [Range(1, 64)]
+    public int DispatchLanes { get; set; } = Environment.ProcessorCount;
+
     /// <summary>Notifications read from PostgreSQL per query during a replay.</summary>
     [Range(1, 100_000)]
     public int ReplayPageSize { get; set; } = 500;

@@ -102,14 +102,14 @@ internal sealed class RealtimeMetrics
         }
     }
 
-    public void Delivered(string transport, DateTime createdAt, DateTime now, bool live)
-    {
-        _deliveries.Add(1, Transport(transport));
-        if (live)
-        {
-            _latency.Record(Math.Max(0, (now - createdAt).TotalSeconds));
-        }
-    }
+    /// <summary>A replayed notification written.</summary>
+    public void Replayed(string transport) => _deliveries.Add(1, Transport(transport));
+
+    /// <summary>Live notifications written in one write (one, or a run): one add for them all.</summary>
+    public void DeliveredLive(string transport, int count) => _deliveries.Add(count, Transport(transport));
+
+    /// <summary>One live notification's time from its commit to its write.</summary>
+    public void DeliveryLatency(DateTime createdAt, DateTime now) => _latency.Record(Math.Max(0, (now - createdAt).TotalSeconds));
 
     public void Resumed(string transport, int replayed)
     {
