@@ -16,7 +16,7 @@ namespace Realtime.IntegrationTests.Send;
 /// </summary>
 public sealed class GroupCommitIsolationTests : IAsyncLifetime
 {
-    private const string Poison = "poison";
+    private const string Poison = PoisonedTitles.Marker;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     private TestDatabase _database = null!;
@@ -30,16 +30,7 @@ public sealed class GroupCommitIsolationTests : IAsyncLifetime
         {
             ["Notifications:MaxTransactionsInFlight"] = "1",
         });
-        await using var connection = await _database.OpenAsync();
-        await connection.ExecuteAsync($$"""
-            CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.title LIKE '{{Poison}}%' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER refuse_poison BEFORE INSERT ON notification_contents FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-            CREATE TRIGGER refuse_poison BEFORE INSERT ON broadcasts FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-            """);
+        await PoisonedTitles.RefuseOnAsync(_database, "notification_contents", "broadcasts");
     }
 
     public async Task DisposeAsync()

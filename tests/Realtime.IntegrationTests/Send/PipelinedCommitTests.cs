@@ -16,7 +16,7 @@ namespace Realtime.IntegrationTests.Send;
 /// </summary>
 public sealed class PipelinedCommitTests : IAsyncLifetime
 {
-    private const string Poison = "poison";
+    private const string Poison = PoisonedTitles.Marker;
     private const int TransactionsInFlight = 3;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
@@ -30,15 +30,7 @@ public sealed class PipelinedCommitTests : IAsyncLifetime
         {
             ["Notifications:MaxTransactionsInFlight"] = TransactionsInFlight.ToString(),
         });
-        await using var connection = await _database.OpenAsync();
-        await connection.ExecuteAsync($$"""
-            CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.title LIKE '{{Poison}}%' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER refuse_poison BEFORE INSERT ON notification_contents FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-            """);
+        await PoisonedTitles.RefuseOnAsync(_database, "notification_contents");
     }
 
     public async Task DisposeAsync()

@@ -1,21 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
 using Realtime.Server.Push;
+using static Realtime.Server.Tests.Push.Rfc8291Example;
 
 namespace Realtime.Server.Tests.Push;
 
 /// <summary>The key agreement through OpenSSL 3 directly: the same secrets and bodies as the runtime's <see cref="ECDiffieHellman"/>.</summary>
 public sealed class OpenSslP256Tests
 {
-    private const string Plaintext = "When I grow up, I want to be a watermelon";
-    private const string AuthSecret = "BTBZMqHH6r4Tts7J_aSIgg";
-    private const string UaPublic = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
-    private const string AsPublic = "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8";
-    private const string AsPrivate = "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw";
-    private const string Salt = "DGv6ra1nlYgDCS1FRnbzlw";
-    private const string Body =
-        "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN";
-
     [Fact]
     public void OnLinuxTheServerAgreesThroughOpenSslAndImportsEverySubscriberKeyForIt()
     {
@@ -73,19 +65,4 @@ public sealed class OpenSslP256Tests
         using var key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
         Assert.Equal(32, key.DeriveRawSecretAgreement(key.PublicKey).Length);
     }
-
-    private static ECDiffieHellman SenderKey()
-    {
-        var point = Decode(AsPublic);
-        return ECDiffieHellman.Create(new ECParameters
-        {
-            Curve = ECCurve.NamedCurves.nistP256,
-            Q = new ECPoint { X = point[1..33], Y = point[33..65] },
-            D = Decode(AsPrivate),
-        });
-    }
-
-    private static byte[] Decode(string base64Url) => System.Buffers.Text.Base64Url.DecodeFromChars(base64Url);
-
-    private static string Encode(ReadOnlySpan<byte> bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 }
