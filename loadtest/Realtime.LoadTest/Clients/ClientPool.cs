@@ -12,7 +12,14 @@ namespace Realtime.LoadTest.Clients;
 /// </summary>
 internal sealed class ClientPool : IAsyncDisposable
 {
-    private static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(10); // the server drops a client silent for 30 s
+    /// <summary>
+    /// Each light client pings this often, as the official clients do by default (their
+    /// KeepAliveInterval; the server drops a client silent for 30 s)...
+    /// </summary>
+    private static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(15);
+
+    /// <summary>...each in its own slot of the interval: a share of the clients every second, never all at once.</summary>
+    private static readonly TimeSpan PingTick = TimeSpan.FromSeconds(1);
     private readonly LoadTestOptions _options;
     private readonly Target _target;
     private readonly TokenMinter _tokens;
@@ -133,16 +140,21 @@ internal sealed class ClientPool : IAsyncDisposable
     {
         try
         {
-            using var timer = new PeriodicTimer(PingInterval);
+            // Real clients connect at different times, so their pings do not come in one burst: a burst of
+            // every client's ping at once would be a load spike of the tool's making.
+            var slots = (int)(PingInterval / PingTick);
+            var slot = 0;
+            using var timer = new PeriodicTimer(PingTick);
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                foreach (var client in Clients)
+                for (var i = slot; i < Clients.Length; i += slots)
                 {
-                    if (client is LightHubClient light)
+                    if (Clients[i] is LightHubClient light)
                     {
                         _ = light.PingAsync();
                     }
                 }
+                slot = (slot + 1) % slots;
             }
         }
         catch (OperationCanceledException)

@@ -9,7 +9,7 @@ namespace Realtime.LoadTest.Clients;
 /// <summary>
 /// This tool's own SignalR client for the JSON hub protocol over a WebSocket connected directly
 /// (no negotiate): the handshake, 0x1E-separated records, pings (sent by <see cref="ClientPool"/>
-/// every 10 s; the server's are ignored), <c>Resume</c> invocations and their completions, and
+/// every 15 s, a share each second; the server's are ignored), <c>Resume</c> invocations and their completions, and
 /// <c>notification</c> invocations read with <see cref="NotificationScanner"/>. A connection costs
 /// a socket, a ClientWebSocket and a 4 KB receive buffer, so 18,000 fit in one process where the
 /// official client would need several hundred MB more.

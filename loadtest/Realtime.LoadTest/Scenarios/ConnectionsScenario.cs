@@ -63,7 +63,7 @@ internal static class ConnectionsScenario
             AddConnectFigures(result, parts);
             await using (Progress.Start(context, "hold", () => $"connected {pools.Sum(p => p.Connected):N0}, server RSS {Mb(context.ServerRss())}"))
             {
-                await Task.Delay(options.Duration, context.CancellationToken);
+                await IdleCpu.HoldAsync(context, pools.Sum(p => p.Connected), () => Process.GetCurrentProcess().TotalProcessorTime, result);
             }
             var connected = pools.Sum(p => p.Connected);
             var after = await MemoryPoint.ReadAsync(context, connected);
@@ -208,7 +208,8 @@ internal static class ConnectionsScenario
             result.Add("worker processes", processes.Count);
             await using (Progress.Start(context, "hold", () => $"server RSS {Mb(context.ServerRss())}"))
             {
-                await Task.Delay(options.Duration, context.CancellationToken);
+                await IdleCpu.HoldAsync(context, (int)sums.GetValueOrDefault("connections"),
+                    () => processes.Aggregate(Process.GetCurrentProcess().TotalProcessorTime, (sum, p) => sum + (ServerProbe.CpuTime(p.Id) ?? TimeSpan.Zero)), result);
             }
             var after = await MemoryPoint.ReadAsync(context, (int)sums.GetValueOrDefault("connections"));
             var still = 0;

@@ -25,6 +25,20 @@ internal sealed class PresenceOptions
     [Range(1, 3650)]
     public int ClosedConnectionRetentionDays { get; set; } = 7;
 
+    /// <summary>
+    /// Seconds between a node's full reconciles of its connection rows: each refreshes
+    /// <c>last_seen_at</c> of every live connection and closes any open row of the node that is not
+    /// live there (a close lost to a write error). Between them a heartbeat writes only the node's
+    /// own row: whether a connection is online is its node's heartbeat, so rewriting every row every
+    /// heartbeat (thousands of row updates a second across a cluster holding 100,000 connections)
+    /// bought nothing. A node reconciles at once when it finds itself taken for dead, and after a
+    /// write it had to drop. 300 s: a lost close is put right within five minutes.
+    /// </summary>
+    [Range(1, 24 * 60 * 60)]
+    public int ReconcileIntervalSeconds { get; set; } = 300;
+
+    public TimeSpan ReconcileInterval => TimeSpan.FromSeconds(ReconcileIntervalSeconds);
+
     public TimeSpan ClosedConnectionRetention => TimeSpan.FromDays(ClosedConnectionRetentionDays);
 
     public TimeSpan NodeTimeout => TimeSpan.FromSeconds(NodeTimeoutSeconds);

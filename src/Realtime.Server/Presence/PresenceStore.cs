@@ -94,8 +94,10 @@ internal sealed class PresenceStore(NpgsqlDataSource dataSource, NodeIdentity no
 
     /// <summary>
     /// Open rows of a node with no row at all (deleted by hand, or written by a node in the instant
-    /// it was swept) close once nobody has touched them for the timeout. The distinct node ids are
-    /// read by skipping through the index, one probe per node, not per connection.
+    /// it was swept) close once nobody has touched them for the timeout. Readers ignore them already
+    /// (no live node). Should that node still be running, its next heartbeat finds its row gone,
+    /// writes it again and reopens its live connections' rows. The distinct node ids are read by
+    /// skipping through the index, one probe per node, not per connection.
     /// </summary>
     private const string SweepOrphans = """
         WITH RECURSIVE live_nodes AS (
@@ -199,7 +201,8 @@ internal sealed class PresenceStore(NpgsqlDataSource dataSource, NodeIdentity no
     }
 
     /// <summary>
-    /// Refreshes the last-seen time of this node's live connections and makes its rows match
+    /// Refreshes the last-seen time of this node's live connections (every reconcile interval, not
+    /// every heartbeat) and makes its rows match
     /// <paramref name="live"/> exactly: reopens or rewrites any that another node closed or purged
     /// meanwhile, closes any open row that is not live here. A row PostgreSQL refuses does not fail
     /// the others: they are then written one by one, and the ids of those refused are returned.

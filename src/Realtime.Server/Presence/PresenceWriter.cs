@@ -9,7 +9,9 @@ namespace Realtime.Server.Presence;
 /// Keeps this node's rows in PostgreSQL: registers the node at start-up, writes connections as
 /// they open and close (the registry's handlers only enqueue; one loop writes small batches, one
 /// round trip each, well under a second after the event), heartbeats every third of the node
-/// timeout, and closes its own rows at shutdown. While PostgreSQL is unreachable events wait and
+/// timeout (its own row only; every <see cref="PresenceOptions.ReconcileInterval"/>, when it was
+/// taken for dead, or after a dropped write, also its connection rows whole), and closes its own
+/// rows at shutdown. While PostgreSQL is unreachable events wait and
 /// the write is retried: nothing is lost. One loop does the writes and the heartbeats, so a
 /// heartbeat never races a batch; housekeeping (closing the connections of dead nodes, purging
 /// old rows) has a loop of its own, so it never holds a write back.
@@ -40,6 +42,10 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
     private readonly ILogger<PresenceWriter> _logger;
     private int _registered;
 
+    // Loop only: when this node's connection rows were last reconciled, and whether they must be at the next heartbeat.
+    private long _reconciledAt;
+    private bool _reconcileDue;
+
     public PresenceWriter(PresenceStore store, StartupGate gate, TimeProvider time, IOptions<PresenceOptions> options, ILogger<PresenceWriter> logger)
     {
         _store = store;
@@ -68,6 +74,7 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
         try
         {
             await _gate.WhenOpen.WaitAsync(stoppingToken);
+            _reconciledAt = _time.GetTimestamp();
             await Task.WhenAll(TickAsync(stoppingToken), WriteLoopAsync(stoppingToken), HousekeepingLoopAsync(stoppingToken));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -179,6 +186,7 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
                 {
                     PresenceLog.Dropped(_logger, step, batch.Count, failures, ex);
                     batch.Clear();
+                    _reconcileDue = true; // rows the dropped batch should have opened or closed are put right
                     heartbeatDue = step != "heartbeat"; // a failed write must not cost the heartbeat
                     failures = 0;
                     continue;
@@ -223,18 +231,29 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
         }
     }
 
-    /// <summary>The node's own row first, alone; then its connections, where a row PostgreSQL refuses is dropped alone.</summary>
+    /// <summary>
+    /// The node's own row first, alone; then, when due, its connections, where a row PostgreSQL
+    /// refuses is dropped alone. A reconcile that fails stays due, so an outage between the two
+    /// does not lose the one a revival asked for.
+    /// </summary>
     private async Task HeartbeatAsync(CancellationToken cancellationToken)
     {
         if (await _store.HeartbeatAsync(cancellationToken))
         {
             PresenceLog.Revived(_logger, _store.NodeId, _live.Count);
+            _reconcileDue = true; // the others closed its rows (and may have purged them)
+        }
+        if (!_reconcileDue && _time.GetElapsedTime(_reconciledAt) < _options.ReconcileInterval)
+        {
+            return;
         }
         foreach (var id in await _store.ReconcileAsync(_live.Values, cancellationToken))
         {
             _live.Remove(id);
             PresenceLog.RowDropped(_logger, id, "refused while reconciling");
         }
+        _reconcileDue = false;
+        _reconciledAt = _time.GetTimestamp();
     }
 
     /// <summary>
