@@ -100,6 +100,27 @@ internal abstract partial class LiveConnection
 
     public void EnqueueEvent(EventFrames userEvent) => Offer(new LiveEvent(userEvent));
 
+    /// <summary>
+    /// Queues a per-user event that waits for the next write to this connection and goes out with it
+    /// (one socket send for both) instead of being written at once; <see cref="FlushDeferred"/> writes
+    /// it if nothing came meanwhile. Order is kept: it goes after what was queued before it.
+    /// </summary>
+    public void EnqueueDeferredEvent(EventFrames userEvent) => Offer(new LiveEvent(userEvent), deferred: true);
+
+    /// <summary>Writes what <see cref="EnqueueDeferredEvent"/> left waiting, unless a write took it already.</summary>
+    public void FlushDeferred()
+    {
+        bool start;
+        lock (_queue)
+        {
+            start = TryClaimDrain();
+        }
+        if (start)
+        {
+            _ = DrainAsync();
+        }
+    }
+
     /// <summary>Queues a keep-alive for transports that need their own (SSE comments).</summary>
     public void EnqueueKeepAlive() => Offer(KeepAlive.Instance);
 
@@ -221,7 +242,7 @@ internal abstract partial class LiveConnection
     /// <summary>Ends the connection from the server side.</summary>
     public abstract void Close();
 
-    private void Offer(Outgoing item)
+    private void Offer(Outgoing item, bool deferred = false)
     {
         bool start;
         lock (_queue)
@@ -243,7 +264,7 @@ internal abstract partial class LiveConnection
                 _queue.Enqueue(item);
                 _queuedBytes += item.Size;
                 _queuedMessages += item.Messages;
-                start = TryClaimDrain();
+                start = !deferred && TryClaimDrain();
                 if (!start)
                 {
                     return;

@@ -18,6 +18,12 @@ internal sealed partial class UnreadCountRefresher(
 {
     private const int MaxUsersPerQuery = 1_000;
 
+    /// <summary>
+    /// A sweep's counts wait this long for the connection's next write (a stream of broadcasts, at 5/s
+    /// or more, carries them in its own socket sends: no send of their own) before they are written alone.
+    /// </summary>
+    private static readonly TimeSpan SweepCountsWait = TimeSpan.FromMilliseconds(200);
+
     // A null request is "every connected user" (a broadcast, or the bus back after an outage).
     private readonly Channel<string?> _requests = Channel.CreateUnbounded<string?>(new UnboundedChannelOptions { SingleReader = true });
     private int _everyoneRequested;
@@ -102,16 +108,39 @@ internal sealed partial class UnreadCountRefresher(
         }
     }
 
-    /// <summary>Every connected user, a query per <see cref="MaxUsersPerQuery"/>.</summary>
+    /// <summary>Every connected user, a query per <see cref="MaxUsersPerQuery"/>; the counts go out with the next writes (<see cref="SweepCountsWait"/>).</summary>
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
+        var deferred = new List<LiveConnection>();
         foreach (var chunk in registry.Users.Chunk(MaxUsersPerQuery))
         {
-            await RefreshAsync(chunk.ToHashSet(StringComparer.Ordinal), cancellationToken);
+            await RefreshAsync(chunk.ToHashSet(StringComparer.Ordinal), cancellationToken, deferred);
+        }
+        if (deferred.Count > 0)
+        {
+            _ = FlushLaterAsync(deferred, cancellationToken);
         }
     }
 
-    private async Task RefreshAsync(HashSet<string> users, CancellationToken cancellationToken)
+    /// <summary>Writes the sweep's counts that no later write has taken along.</summary>
+    private async Task FlushLaterAsync(List<LiveConnection> connections, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(SweepCountsWait, time, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // stopping: the connections are closing
+        }
+        foreach (var connection in connections)
+        {
+            connection.FlushDeferred();
+        }
+    }
+
+    /// <summary>Reads and queues the counts of <paramref name="users"/>; with <paramref name="deferredTo"/>, to wait for the next write (and listed there).</summary>
+    private async Task RefreshAsync(HashSet<string> users, CancellationToken cancellationToken, List<LiveConnection>? deferredTo = null)
     {
         users.RemoveWhere(u => registry.ForUser(u).IsEmpty);
         if (users.Count == 0)
@@ -130,7 +159,13 @@ internal sealed partial class UnreadCountRefresher(
                 }
                 foreach (var connection in registry.ForUser(userId))
                 {
-                    connection.EnqueueEvent(message);
+                    if (deferredTo is null)
+                    {
+                        connection.EnqueueEvent(message);
+                        continue;
+                    }
+                    connection.EnqueueDeferredEvent(message);
+                    deferredTo.Add(connection);
                 }
             }
         }
