@@ -34,6 +34,7 @@ internal static class Readiness
         return path.StartsWithSegments("/api") ? ExceptionHandling.ServiceUnavailable(context, "The server is starting.") : next(context);
     });
 
+    /// <remarks>Holds a frame for the life of the connection, but only for those that arrived while the node started.</remarks>
     private static async Task WaitThenAsync(HttpContext context, StartupGate gate, RequestDelegate next)
     {
         try
