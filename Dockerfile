@@ -3,9 +3,10 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /source
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY src/Realtime.Server/Realtime.Server.csproj src/Realtime.Server/
-RUN dotnet restore src/Realtime.Server/Realtime.Server.csproj
+# ReadyToRun (the csproj) for the build platform's runtime: restore and publish name the same one.
+RUN dotnet restore src/Realtime.Server/Realtime.Server.csproj --use-current-runtime
 COPY src/ src/
-RUN dotnet publish src/Realtime.Server/Realtime.Server.csproj -c Release -o /app --no-restore
+RUN dotnet publish src/Realtime.Server/Realtime.Server.csproj -c Release -o /app --no-restore --use-current-runtime
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app

@@ -97,8 +97,9 @@ export Realtime__DemoPage="${Realtime__DemoPage:-true}"
   log "ConnectionStrings__Redis not set: single node, in-process bus"
 
 # ------------------------------------------------------------------ Build ---
-log "dotnet build src/Realtime.Server -c Release"
-dotnet build src/Realtime.Server -c Release
+# Published as deployed (ReadyToRun, see the server's csproj; the Dockerfile and loadtest/bench.sh do the same).
+log "dotnet publish src/Realtime.Server -c Release"
+dotnet publish src/Realtime.Server -c Release -o src/Realtime.Server/bin/Release/publish
 
 # --------------------------------------------------------- Tokens and curl ---
 export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:5000}"
@@ -148,4 +149,4 @@ fi
 # ----------------------------------------------------------------- Server ---
 # Not exec'd: the EXIT trap stops PostgreSQL once the server exits (Ctrl-C).
 log "starting the server on $ASPNETCORE_URLS (Ctrl-C to stop)"
-dotnet src/Realtime.Server/bin/Release/net10.0/Realtime.Server.dll
+dotnet src/Realtime.Server/bin/Release/publish/Realtime.Server.dll

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs one load-test scenario against Realtime and the vanilla SignalR baseline, back to back, on
-# this machine: builds both (Release), starts a throwaway PostgreSQL (fsync on, as in production)
+# this machine: publishes both as users deploy them (`dotnet publish -c Release`: ReadyToRun, see the
+# server's csproj) into bin/Release/publish, builds the tool, starts a throwaway PostgreSQL (fsync on, as in production)
 # and lets the tool start each server just before its run and stop it after.
 #
 #   loadtest/bench.sh latency -n 2000 -r 1000 -d 15
@@ -44,10 +45,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-log "building Release (server, baseline, load test)"
-for project in src/Realtime.Server loadtest/Baselines/VanillaSignalR loadtest/Realtime.LoadTest; do
-  dotnet build "$project" -c Release -v quiet -nologo >/dev/null
+log "publishing the server and the baseline (Release, ReadyToRun), building the load test"
+for project in src/Realtime.Server loadtest/Baselines/VanillaSignalR; do
+  dotnet publish "$project" -c Release -o "$project/bin/Release/publish" -v quiet -nologo >/dev/null
 done
+dotnet build loadtest/Realtime.LoadTest -c Release -v quiet -nologo >/dev/null
+server_dll=$root/src/Realtime.Server/bin/Release/publish/Realtime.Server.dll
+baseline_dll=$root/loadtest/Baselines/VanillaSignalR/bin/Release/publish/VanillaSignalR.dll
 
 port=${BENCH_PORT:-5377}
 pg_port=$((port + 10000))
@@ -79,7 +83,7 @@ if [[ ${BENCH_TWO_NODE:-0} == 1 ]]; then
   redis_port=$((port + 20000))
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --logfile /tmp/realtime-bench-redis.log
   export ConnectionStrings__Redis="127.0.0.1:$redis_port"
-  ASPNETCORE_URLS="http://127.0.0.1:$((port + 2))" dotnet src/Realtime.Server/bin/Release/net10.0/Realtime.Server.dll \
+  ASPNETCORE_URLS="http://127.0.0.1:$((port + 2))" dotnet "$server_dll" \
     >/tmp/realtime-loadtest-node-b.log 2>&1 &
   node_b=$!
   for _ in $(seq 600); do
@@ -95,7 +99,7 @@ if ((nodes > 1)); then
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --logfile /tmp/realtime-bench-redis.log
   export ConnectionStrings__Redis="127.0.0.1:$redis_port"
   for n in $(seq 2 "$nodes"); do
-    ASPNETCORE_URLS="http://127.0.0.1:$((port + n))" dotnet src/Realtime.Server/bin/Release/net10.0/Realtime.Server.dll \
+    ASPNETCORE_URLS="http://127.0.0.1:$((port + n))" dotnet "$server_dll" \
       >"/tmp/realtime-loadtest-node-$n.log" 2>&1 &
     extra_nodes+=($!)
     send="$send,node=http://127.0.0.1:$((port + n))"
@@ -110,9 +114,9 @@ if ((nodes > 1)); then
 fi
 
 realtime=(--target "realtime=http://127.0.0.1:$port$send"
-  --command "realtime=dotnet $root/src/Realtime.Server/bin/Release/net10.0/Realtime.Server.dll")
+  --command "realtime=dotnet $server_dll")
 baseline=(--target "baseline=http://127.0.0.1:$((port + 1))"
-  --command "baseline=dotnet $root/loadtest/Baselines/VanillaSignalR/bin/Release/net10.0/VanillaSignalR.dll")
+  --command "baseline=dotnet $baseline_dll")
 case ${BENCH_TARGETS:-both} in
   both) targets=("${realtime[@]}" "${baseline[@]}") ;;
   realtime) targets=("${realtime[@]}") ;;

@@ -47,6 +47,8 @@ internal static class ConnectionsScenario
         var parts = new List<ScenarioResult>();
         var pools = new List<ClientPool>();
         MemoryPoint? atFirst = null;
+        TimeSpan? cpuAtFirst = null;
+        var cpuBefore = context.ServerCpu();
         try
         {
             foreach (var (offset, count) in first > 0 ? [(0, first), (first, options.Connections - first)] : new[] { (0, options.Connections) })
@@ -58,9 +60,11 @@ internal static class ConnectionsScenario
                 if (pools.Count == 1 && first > 0)
                 {
                     atFirst = await MemoryPoint.ReadAsync(context, pools[0].Connected);
+                    cpuAtFirst = context.ServerCpu();
                 }
             }
             AddConnectFigures(result, parts);
+            AddServerCpu(result, cpuBefore, cpuAtFirst, context.ServerCpu(), pools.Sum(p => p.Connected), first);
             await using (Progress.Start(context, "hold", () => $"connected {pools.Sum(p => p.Connected):N0}, server RSS {Mb(context.ServerRss())}"))
             {
                 await IdleCpu.HoldAsync(context, pools.Sum(p => p.Connected), () => Process.GetCurrentProcess().TotalProcessorTime, result);
@@ -100,6 +104,23 @@ internal static class ConnectionsScenario
         foreach (var note in parts.SelectMany(p => p.Notes))
         {
             result.Note(note);
+        }
+    }
+
+    /// <summary>
+    /// The server's CPU per connection while they connect (handshake, authentication, the connection's
+    /// records): over all N (start-up's JIT of the connect path included), and from N/5 to N.
+    /// </summary>
+    private static void AddServerCpu(ScenarioResult result, TimeSpan? before, TimeSpan? atFirst, TimeSpan? connected, int connections, int first)
+    {
+        if (before is not { } cpuBefore || connected is not { } cpuConnected || connections == 0)
+        {
+            return;
+        }
+        result.Add("server CPU per connection, 0 to N (ms)", (cpuConnected - cpuBefore).TotalMilliseconds / connections);
+        if (atFirst is { } cpuFirst && connections > first)
+        {
+            result.Add("server CPU per added connection, N/5 to N (ms)", (cpuConnected - cpuFirst).TotalMilliseconds / (connections - first));
         }
     }
 
