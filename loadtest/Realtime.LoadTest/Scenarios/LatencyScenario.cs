@@ -27,6 +27,7 @@ internal static class LatencyScenario
         using var sender = new ApiSender(context.Target.SendUrl, context.Tokens);
         await Warmup.RunAsync(context, receivers, 1, s => s.SendAsync(users[Random.Shared.Next(users.Length)], DeliveryLedger.WarmupSeq, context.CancellationToken));
         var start = Stopwatch.GetTimestamp();
+        var cpuBefore = context.ServerCpu();
         (long Issued, long Skipped) loop;
         await using (Progress.Start(context, "latency", () =>
             $"sent {sender.Ok:N0}, failed {sender.Failed:N0}, delivered {ledger.Delivered:N0}, p99 {ledger.EndToEnd.PercentileMs(99):0.0} ms"))
@@ -45,6 +46,7 @@ internal static class LatencyScenario
             }, context.CancellationToken);
             await StormScenario.DrainAsync(receivers, ledger, TimeSpan.FromSeconds(options.DrainSeconds), context.CancellationToken);
         }
+        var cpuAfter = context.ServerCpu();
         await receivers.FinishAsync(ledger);
         var window = Stopwatch.GetElapsedTime(start, Math.Max(ledger.LastDeliveryTimestamp, start + 1));
         result.Add("sends offered (/s)", options.Rate);
@@ -52,6 +54,11 @@ internal static class LatencyScenario
         sender.AddTo(result, "sends");
         Receivers.AddDeliveries(result, ledger);
         result.Add("deliveries (/s)", ledger.Delivered / Math.Max(0.001, window.TotalSeconds));
+        if (cpuBefore is { } before && cpuAfter is { } after && sender.Ok > 0)
+        {
+            // CPU per send holds up on a machine shared with other work, where latencies do not (PostgreSQL's own CPU is not in it).
+            result.Add("server CPU per send (µs)", (after - before).TotalMicroseconds / sender.Ok);
+        }
         return result;
     }
 }
