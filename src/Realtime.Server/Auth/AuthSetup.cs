@@ -45,6 +45,12 @@ internal static class AuthSetup
                 jwt.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(options.SigningKey));
                 jwt.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
             });
+            // The key never changes while the node runs, so a service token found valid stays valid until its exp.
+            builder.Services.AddOptions<JwtBearerOptions>(SigningKeyScheme).Configure<TimeProvider>((jwt, time) =>
+            {
+                jwt.TokenHandlers.Clear();
+                jwt.TokenHandlers.Add(new ServiceTokenCache(time) { MapInboundClaims = jwt.MapInboundClaims });
+            });
         }
 
         if (!string.IsNullOrEmpty(options.Authority))

@@ -6,6 +6,8 @@ internal static class ClaimsPrincipalExtensions
 {
     public const string SubjectClaim = "sub";
     public const string RoleClaim = "role";
+    public const string ScopeClaim = "scope";
+    public const string ScpClaim = "scp";
 
     /// <summary>The user id: the token's <c>sub</c>.</summary>
     public static string UserId(this ClaimsPrincipal user) =>
@@ -13,7 +15,7 @@ internal static class ClaimsPrincipalExtensions
 
     /// <summary>Scopes from <c>scope</c> (one space-separated string) or <c>scp</c> (an array, or a space-separated string).</summary>
     public static bool HasScope(this ClaimsPrincipal user, string scope) =>
-        user.FindAll(c => c.Type is "scope" or "scp")
+        user.FindAll(c => c.Type is ScopeClaim or ScpClaim)
             .SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Contains(scope, StringComparer.Ordinal);
 }

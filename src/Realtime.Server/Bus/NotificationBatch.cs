@@ -16,9 +16,15 @@ internal sealed record NotificationBatch(long FirstId, long LastId, IReadOnlyLis
 /// replaced (same collapse key), sent to the user's connections right before it; null when none.
 /// <see cref="Trace"/> is the span context of the request that sent it (default when it is not traced,
 /// or was read from PostgreSQL): every node's delivery span joins that trace.
+/// <see cref="UnreadCount"/>: the user's unread count as the commit that created it left it, sent
+/// to the user's connections right after it; null when not known here (read from PostgreSQL, or
+/// from another node), and then the dispatcher asks <c>UnreadCountRefresher</c> for it.
 /// </summary>
 internal sealed record SequencedNotification(long Id, string? UserId, DateTime CreatedAt, DateTime? ExpiresAt, RawJson Json,
-    RawJson? Replaced = null, ActivityContext Trace = default);
+    RawJson? Replaced = null, ActivityContext Trace = default)
+{
+    public int? UnreadCount { get; init; }
+}
 
 /// <summary>A message for every live connection of one user (read state, unread count), serialized once.</summary>
 internal sealed record UserEvent(string UserId, string Target, RawJson Payload);

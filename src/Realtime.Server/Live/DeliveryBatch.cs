@@ -80,15 +80,24 @@ internal sealed class BroadcastRunStep(SequencedNotification[] run, Activity?[] 
     }
 }
 
-/// <summary>A notification for one user: that user's connections in the lane (what it replaced is deleted first).</summary>
-internal sealed class UserNotificationStep(NotificationFrames frames, EventFrames? replaced, ImmutableArray<LiveConnection> connections, Activity? span)
+/// <summary>
+/// A notification for one user: that user's connections in the lane (what it replaced is deleted
+/// first), then the user's unread count when the commit read it (<paramref name="unread"/>; when it
+/// did not, the dispatcher asks <see cref="UnreadCountRefresher"/> once the batch is delivered).
+/// </summary>
+internal sealed class UserNotificationStep(NotificationFrames frames, EventFrames? replaced, EventFrames? unread,
+    ImmutableArray<LiveConnection> connections, Activity? span, UnreadCountRefresher unreadCounts)
     : DeliveryStep([span])
 {
     public string UserId => frames.Notification.UserId!;
 
+    /// <summary>Whether the step sends the unread count itself.</summary>
+    public bool SendsUnreadCount => unread is not null;
+
     public override void DeliverIn(int lane, ConnectionRegistry registry)
     {
         var delivered = 0;
+        var queries = unreadCounts.QueriesBeforeQueueing();
         foreach (var connection in connections)
         {
             if (connection.Lane != lane)
@@ -100,7 +109,15 @@ internal sealed class UserNotificationStep(NotificationFrames frames, EventFrame
                 connection.EnqueueEvent(replaced);
             }
             connection.EnqueueNotification(frames);
+            if (unread is not null)
+            {
+                connection.EnqueueEvent(unread);
+            }
             delivered++;
+        }
+        if (unread is not null && delivered > 0)
+        {
+            unreadCounts.QueuedKnownCount(UserId, queries);
         }
         Counted(delivered);
     }

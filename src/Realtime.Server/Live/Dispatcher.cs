@@ -130,7 +130,8 @@ internal sealed class Dispatcher : IDisposable
         }
         // What a collapse key replaced is deleted on the client right before the replacement arrives.
         var replaced = notification.Replaced is { } deleted ? new EventFrames(ClientTargets.NotificationDeleted, deleted) : null;
-        steps.Add(new UserNotificationStep(new NotificationFrames(notification), replaced, connections, span));
+        var unread = notification.UnreadCount is { } count ? new EventFrames(ClientTargets.UnreadCount, ClientPayloads.UnreadCount(count)) : null;
+        steps.Add(new UserNotificationStep(new NotificationFrames(notification), replaced, unread, connections, span, _unreadCounts));
     }
 
     /// <summary>Every lane has queued the batch on its connections: the spans end, and the counts that moved are sent.</summary>
@@ -140,7 +141,7 @@ internal sealed class Dispatcher : IDisposable
         foreach (var step in batch.Steps)
         {
             step.EndSpans();
-            if (step is UserNotificationStep user)
+            if (step is UserNotificationStep { SendsUnreadCount: false } user)
             {
                 _unreadCounts.Request(user.UserId);
             }

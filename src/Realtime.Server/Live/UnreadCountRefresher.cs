@@ -6,7 +6,9 @@ using Realtime.Server.Notifications;
 namespace Realtime.Server.Live;
 
 /// <summary>
-/// Sends <c>unreadCount</c> to connected users after new notifications. Requests are coalesced:
+/// Sends <c>unreadCount</c> to connected users after new notifications whose commit did not read
+/// it (a send committed on this node reads its recipients' counts in its own transaction, and the
+/// dispatcher sends those with the notification), and after broadcasts. Requests are coalesced:
 /// a burst for many users costs one query per 1,000 of them, and a burst for one user one message.
 /// A broadcast moves everyone's count: it asks for one sweep of every connected user, and the
 /// broadcasts of one <see cref="LiveOptions.BroadcastUnreadCountInterval"/> share a sweep (the
@@ -28,7 +30,27 @@ internal sealed partial class UnreadCountRefresher(
     private readonly Channel<string?> _requests = Channel.CreateUnbounded<string?>(new UnboundedChannelOptions { SingleReader = true });
     private int _everyoneRequested;
 
+    // Odd while a query is on its way: from before it is sent until its answers are queued.
+    private long _queries;
+
     public void Request(string userId) => _requests.Writer.TryWrite(userId);
+
+    /// <summary>Taken before queueing a count that a commit read, for <see cref="QueuedKnownCount"/>.</summary>
+    public long QueriesBeforeQueueing() => Interlocked.Read(ref _queries);
+
+    /// <summary>
+    /// A count that a commit read was queued to <paramref name="userId"/>'s connections (no query
+    /// needed). A query on its way meanwhile may have read the count before that commit and queue
+    /// it after this one: then the user is read once more, so the last count a connection gets is
+    /// never older than the last notification it got.
+    /// </summary>
+    public void QueuedKnownCount(string userId, long queriesBefore)
+    {
+        if ((queriesBefore & 1) != 0 || Interlocked.Read(ref _queries) != queriesBefore)
+        {
+            Request(userId);
+        }
+    }
 
     /// <summary>Every connected user's count moved; cheap to call once per broadcast.</summary>
     public void RequestEveryone()
@@ -147,6 +169,7 @@ internal sealed partial class UnreadCountRefresher(
         {
             return;
         }
+        Interlocked.Increment(ref _queries);
         try
         {
             var counts = await inbox.UnreadCountsAsync(users, cancellationToken);
@@ -172,6 +195,10 @@ internal sealed partial class UnreadCountRefresher(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogRefreshFailed(logger, users.Count, ex);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _queries);
         }
     }
 

@@ -25,7 +25,6 @@ namespace Realtime.Server.Notifications;
 /// </remarks>
 internal sealed partial class GroupCommitQueue(
     NpgsqlDataSource dataSource,
-    InboxStore inbox,
     IMessageBus bus,
     TimeProvider time,
     IOptions<CommitQueueOptions> options,
@@ -173,10 +172,10 @@ internal sealed partial class GroupCommitQueue(
         var committing = false;
         var started = time.GetTimestamp();
         using var span = RealtimeTracing.StartCommitBatch(batch.Select(p => p.Span).ToList());
-        IReadOnlyList<ReplacedNotification> replaced;
+        BatchWrites writes;
         try
         {
-            replaced = await SendBatchTransaction.CommitAsync(dataSource, accepted, keyTaken, createdAt,
+            writes = await SendBatchTransaction.CommitAsync(dataSource, accepted, keyTaken, createdAt,
                 allocated: (first, count) => (firstId, rowCount) = (first, count), committing: () => committing = true);
         }
         catch (Exception ex)
@@ -192,7 +191,7 @@ internal sealed partial class GroupCommitQueue(
         }
         metrics.Committed(rowCount, time.GetElapsedTime(started));
 
-        var replacements = await ReplacementsAsync(replaced, firstId);
+        var replacements = Replacements(writes, firstId);
         var items = new List<SequencedNotification>();
         var serializer = new BatchSerializer(createdAt);
         var nextId = firstId;
@@ -208,7 +207,12 @@ internal sealed partial class GroupCommitQueue(
             {
                 if (!replacements.ReplacedInBatch.Contains(nextId))
                 {
-                    items.Add(serializer.Serialize(nextId, userId, pending.Send) with { Replaced = replacements.Deleted.GetValueOrDefault(nextId), Trace = pending.Trace });
+                    items.Add(serializer.Serialize(nextId, userId, pending.Send) with
+                    {
+                        Replaced = replacements.Deleted.GetValueOrDefault(nextId),
+                        Trace = pending.Trace,
+                        UnreadCount = writes.UnreadCounts.TryGetValue(userId, out var unread) ? unread : null,
+                    });
                 }
                 sent.Add(new SentNotification(nextId++, userId));
             }
@@ -230,34 +234,16 @@ internal sealed partial class GroupCommitQueue(
     /// What the collapse keys of a committed batch replaced: the ids of this batch that a later one
     /// of the same batch replaced (never published: nobody saw them), and for each new notification
     /// the <c>notificationDeleted</c> payload of the older ones it replaced, with the recipient's
-    /// unread count read after the commit (one query, only when something was replaced).
+    /// unread count as the commit left it.
     /// </summary>
-    private async Task<(HashSet<long> ReplacedInBatch, Dictionary<long, RawJson> Deleted)> ReplacementsAsync(
-        IReadOnlyList<ReplacedNotification> replaced, long firstId)
+    private static (HashSet<long> ReplacedInBatch, Dictionary<long, RawJson> Deleted) Replacements(BatchWrites writes, long firstId)
     {
-        var inBatch = replaced.Where(r => r.Id >= firstId).Select(r => r.Id).ToHashSet();
+        var inBatch = writes.Replaced.Where(r => r.Id >= firstId).Select(r => r.Id).ToHashSet();
         var deleted = new Dictionary<long, RawJson>();
-        var seen = replaced.Where(r => r.Id < firstId).ToList();
-        if (seen.Count == 0)
-        {
-            return (inBatch, deleted);
-        }
-        IReadOnlyDictionary<string, int> counts;
-        try
-        {
-            counts = await inbox.UnreadCountsAsync(seen.Select(r => r.UserId).Distinct().ToList(), CancellationToken.None);
-        }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
-        {
-            // Committed is committed: clients still get the new notification, and its collapse key
-            // tells them which older one it replaces; the refreshed unreadCount follows it.
-            LogReplacementCountFailed(logger, seen.Count, ex);
-            return (inBatch, deleted);
-        }
-        foreach (var group in seen.GroupBy(r => r.ReplacedBy))
+        foreach (var group in writes.Replaced.Where(r => r.Id < firstId).GroupBy(r => r.ReplacedBy))
         {
             var userId = group.First().UserId;
-            var message = new NotificationDeletedMessage(group.Select(r => r.Id).Order().ToList(), counts.GetValueOrDefault(userId));
+            var message = new NotificationDeletedMessage(group.Select(r => r.Id).Order().ToList(), writes.UnreadCounts.GetValueOrDefault(userId));
             deleted[group.Key] = new RawJson(JsonSerializer.SerializeToUtf8Bytes(message, RealtimeJsonContext.Default.NotificationDeletedMessage));
         }
         return (inBatch, deleted);
@@ -331,9 +317,6 @@ internal sealed partial class GroupCommitQueue(
 
     internal static DateTime TruncateToMilliseconds(DateTime value) =>
         new(value.Ticks - value.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading unread counts after {ReplacedCount} collapsed notifications failed; no notificationDeleted for them")]
-    private static partial void LogReplacementCountFailed(ILogger logger, int replacedCount, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Commit of {SendCount} sends failed")]
     private static partial void LogCommitFailed(ILogger logger, int sendCount, Exception exception);

@@ -23,9 +23,9 @@ internal static class SendBatchTransaction
     /// holds. Reports the allocated range (first id, count) before the inserts run, and
     /// <paramref name="committing"/> once a failure may no longer mean a rollback (COMMIT sent, or
     /// the connection failed during the one-round-trip batch). Returns the older notifications that
-    /// new ones with the same collapse key replaced.
+    /// new ones with the same collapse key replaced, and the recipients' unread counts as it left them.
     /// </summary>
-    public static async Task<IReadOnlyList<ReplacedNotification>> CommitAsync(NpgsqlDataSource dataSource, List<PendingSend> accepted, List<PendingSend> keyTaken,
+    public static async Task<BatchWrites> CommitAsync(NpgsqlDataSource dataSource, List<PendingSend> accepted, List<PendingSend> keyTaken,
         DateTime createdAt, Action<long, int> allocated, Action committing)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
@@ -55,25 +55,26 @@ internal static class SendBatchTransaction
         accepted.RemoveAll(KeyTaken);
 
         var rowCount = accepted.Sum(p => p.Send.RowCount);
-        IReadOnlyList<ReplacedNotification> replaced = [];
+        var writes = BatchWrites.None;
         if (rowCount > 0)
         {
-            replaced = await WriteAsync(connection, transaction, accepted, rowCount, createdAt, firstId => allocated(firstId, rowCount));
+            writes = await WriteAsync(connection, transaction, accepted, rowCount, createdAt, firstId => allocated(firstId, rowCount));
         }
         committing();
         await transaction.CommitAsync();
-        return replaced;
+        return writes;
     }
 
     /// <summary>
     /// One round trip: add to unread counters, lock and allocate (its first id reported through
     /// <paramref name="allocated"/> before the inserts run, so a batch that fails after allocating
     /// can publish its range empty), insert notifications (their contents, then a row per
-    /// recipient), replace older ones with the same collapse key, insert broadcasts, and record
-    /// what each idempotency key created. Without
+    /// recipient), replace older ones with the same collapse key, insert broadcasts, record
+    /// what each idempotency key created, and read the recipients' unread counts (so that no query
+    /// follows the commit for them). Without
     /// <paramref name="transaction"/> the batch is its own transaction, committed at its end.
     /// </summary>
-    private static async Task<List<ReplacedNotification>> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
+    private static async Task<BatchWrites> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
     {
         // Equal contents of the batch share one row (one dictionary look-up per send, not per recipient).
         var contents = new List<NotificationContent>();
@@ -141,6 +142,10 @@ internal static class SendBatchTransaction
         {
             batch.BatchCommands.Add(IdempotencyStore.RecordResultsCommand(keyed, IdAllocator.IdBase(0, rowCount)));
         }
+        if (rows.Count > 0)
+        {
+            batch.BatchCommands.Add(UnreadCounts.SelectCommand(rows.Select(r => r.UserId), createdAt));
+        }
         // Read statement by statement: the allocated range must be in hand before a later statement's error is raised.
         // The reader skips statements that return no rows (the counters): it starts at the allocation's row.
         await using var results = await batch.ExecuteReaderAsync();
@@ -150,16 +155,33 @@ internal static class SendBatchTransaction
         }
         allocated(results.GetInt64(0));
         var replaced = new List<ReplacedNotification>();
+        IReadOnlyDictionary<string, int> counts = BatchWrites.None.UnreadCounts;
         while (await results.NextResultAsync())
         {
-            // The only other statement that returns rows: what collapse keys replaced.
-            replaced.AddRange(await CollapseStore.ReadReplacedAsync(results));
+            // The only other statements that return rows: what collapse keys replaced, and the unread counts.
+            if (UnreadCounts.IsCountsResult(results))
+            {
+                counts = await UnreadCounts.ReadRowsAsync(results);
+            }
+            else
+            {
+                replaced.AddRange(await CollapseStore.ReadReplacedAsync(results));
+            }
         }
         var inserted = inserts.Sum(c => c.RecordsAffected);
         if (inserted != rowCount)
         {
             throw new InvalidOperationException($"The insert stored {inserted} of {rowCount} rows.");
         }
-        return replaced;
+        return new BatchWrites(replaced, counts);
     }
+}
+
+/// <summary>
+/// What a committed batch changed besides its inserts: the older notifications its collapse keys
+/// replaced, and each recipient's unread count as the commit left it.
+/// </summary>
+internal sealed record BatchWrites(IReadOnlyList<ReplacedNotification> Replaced, IReadOnlyDictionary<string, int> UnreadCounts)
+{
+    public static readonly BatchWrites None = new([], new Dictionary<string, int>());
 }

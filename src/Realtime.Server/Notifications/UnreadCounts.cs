@@ -53,6 +53,36 @@ internal static class UnreadCounts
         };
     }
 
+    /// <summary>
+    /// In a send's transaction, as its last statement: the recipients' counts as the commit leaves
+    /// them. It runs after the id lock, so every broadcast and read-state change committed before
+    /// this send is in it, and after the inserts and the collapse keys' deletes, so this send's
+    /// own changes are too. Read the rows with <see cref="ReadRowsAsync"/>.
+    /// </summary>
+    public static NpgsqlBatchCommand SelectCommand(IEnumerable<string> userIds, DateTime now) => new(SelectCounts)
+    {
+        Parameters =
+        {
+            new NpgsqlParameter<string[]>("UserIds", userIds.Distinct(StringComparer.Ordinal).ToArray()),
+            new NpgsqlParameter<DateTime>("Now", now),
+        },
+    };
+
+    /// <summary>Whether a result set is <see cref="SelectCommand"/>'s (its first column).</summary>
+    public static bool IsCountsResult(NpgsqlDataReader results) =>
+        results.FieldCount == 2 && string.Equals(results.GetName(0), "UserId", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Reads <see cref="SelectCommand"/>'s rows.</summary>
+    public static async Task<Dictionary<string, int>> ReadRowsAsync(NpgsqlDataReader results)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        while (await results.ReadAsync())
+        {
+            counts[results.GetString(0)] = results.GetInt32(1);
+        }
+        return counts;
+    }
+
     /// <summary>The unread count of each of <paramref name="userIds"/> (own notifications and broadcasts).</summary>
     public static async Task<IReadOnlyDictionary<string, int>> ReadAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyCollection<string> userIds, DateTime now, CancellationToken cancellationToken)

@@ -18,7 +18,11 @@ internal static class StorageSetup
 
         // Commands are traced only inside a span (a request, a commit): background polling would make a trace per query.
         // Physical connection opens have no such filter, and are pool housekeeping: not traced.
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString)
+        // No DISCARD ALL each time a pooled connection is rented: the server sets no session state (no SET,
+        // no LISTEN, no prepared statements, no temporary tables; the migrations' session lock is released
+        // in a finally, and a connection with a transaction still open is rolled back on return either way).
+        var pooled = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(pooled.ConnectionString)
             .ConfigureTracing(tracing => tracing
                 .ConfigureCommandFilter(_ => Activity.Current is not null)
                 .ConfigureBatchFilter(_ => Activity.Current is not null)
