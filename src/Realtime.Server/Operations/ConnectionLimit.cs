@@ -40,7 +40,7 @@ internal static class ConnectionLimit
         }
         var pool = new NpgsqlConnectionStringBuilder(builder.Configuration.GetConnectionString(StorageSetup.ConnectionStringName) ?? "").MaxPoolSize;
         var limit = For(descriptors.Value, pool);
-        builder.Services.AddSingleton(services => new OpenConnections(services.GetRequiredService<IMeterFactory>(), limit));
+        builder.Services.AddSingleton(services => new OpenConnections(services.GetRequiredService<IMeterFactory>(), limit, services.GetRequiredService<ILogger<OpenConnections>>()));
         builder.Services.AddOptions<KestrelServerOptions>().Configure<OpenConnections>(
             (kestrel, open) => kestrel.ConfigureEndpointDefaults(listen => listen.Use(open.Refuse)));
         return builder;
@@ -82,18 +82,20 @@ internal static class ConnectionLimit
 /// listener of its own, so it counts whether or not metrics are exported), and the connection
 /// middleware that closes a connection at once while more than the cap are open.
 /// </summary>
-internal sealed class OpenConnections : IDisposable
+internal sealed partial class OpenConnections : IDisposable
 {
     private const string KestrelMeter = "Microsoft.AspNetCore.Server.Kestrel";
     private const string ActiveConnections = "kestrel.active_connections";
 
     private readonly MeterListener _listener = new();
     private readonly long _limit;
+    private readonly ILogger<OpenConnections> _logger;
     private long _open;
 
-    public OpenConnections(IMeterFactory meters, long limit)
+    public OpenConnections(IMeterFactory meters, long limit, ILogger<OpenConnections> logger)
     {
         _limit = limit;
+        _logger = logger;
         // Only this host's Kestrel: several nodes may run in one process (the tests).
         _listener.InstrumentPublished = (instrument, listener) =>
         {
@@ -116,8 +118,12 @@ internal sealed class OpenConnections : IDisposable
         {
             return next(connection);
         }
+        LogRejected(_logger, connection.ConnectionId, _limit);
         return connection.DisposeAsync().AsTask(); // closed as Kestrel's own limit closes it: no reset
     };
+
+    [LoggerMessage(EventName = "ConnectionRejected", Level = LogLevel.Warning, Message = "Connection {ConnectionId} refused: the node holds its cap of {Limit} connections")]
+    private static partial void LogRejected(ILogger logger, string connectionId, long limit);
 
     public void Dispose() => _listener.Dispose();
 }
