@@ -33,7 +33,7 @@ internal static class AuthSetup
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
 
-        var authentication = builder.Services.AddAuthentication(SelectorScheme)
+        var authentication = builder.Services.AddAuthentication(DefaultScheme(options))
             .AddPolicyScheme(SelectorScheme, "JWT bearer", policy => policy.ForwardDefaultSelector = context => SelectScheme(context, options));
 
         if (!string.IsNullOrEmpty(options.SigningKey))
@@ -139,6 +139,19 @@ internal static class AuthSetup
         var token = request.Query[AccessTokenQuery.ParameterName].ToString();
         return string.IsNullOrEmpty(token) ? null : token;
     }
+
+    /// <summary>
+    /// With one kind of token configured, its scheme is the default itself: the selector's handler
+    /// would otherwise be made, and kept, for every request (a hub connection is a request that lasts
+    /// as long as the connection). With both, the selector picks by the token's algorithm.
+    /// </summary>
+    internal static string DefaultScheme(AuthOptions options) =>
+        (string.IsNullOrEmpty(options.SigningKey), string.IsNullOrEmpty(options.Authority)) switch
+        {
+            (false, true) => SigningKeyScheme,
+            (true, false) => AuthorityScheme,
+            _ => SelectorScheme,
+        };
 
     /// <summary>Picks the scheme by the token's algorithm; with one scheme configured, always that one.</summary>
     private static string SelectScheme(HttpContext context, AuthOptions options)

@@ -67,8 +67,11 @@ internal abstract partial class LiveConnection
     /// <summary>The client's User-Agent header, when it sent one.</summary>
     public string? UserAgent { get; init; }
 
-    /// <summary>The client's address as this node saw it.</summary>
-    public string? RemoteIp { get; init; }
+    /// <summary>The client's address as this node saw it: the connection's own object, formatted only when read.</summary>
+    public System.Net.IPAddress? RemoteAddress { get; init; }
+
+    /// <summary>The client's address as this node saw it, as text.</summary>
+    public string? RemoteIp => RemoteAddress?.ToString();
 
     public DateTimeOffset ConnectedAt { get; init; } = DateTimeOffset.UtcNow;
 
@@ -149,6 +152,7 @@ internal abstract partial class LiveConnection
     public Task RunAsync(CancellationToken cancellationToken)
     {
         Start(cancellationToken);
+        _cancellationRegistration = cancellationToken.UnsafeRegister(static state => ((LiveConnection)state!).Complete(), this);
         lock (_queue)
         {
             return _finished ? Task.CompletedTask : (_ended ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
@@ -157,8 +161,10 @@ internal abstract partial class LiveConnection
 
     /// <summary>
     /// Starts delivery: live messages wait for the client's first Resume (its replay goes first)
-    /// or until the grace period ends. The connection ends when <paramref name="cancellationToken"/>
-    /// is cancelled, on <see cref="Complete"/>, a failed write or falling behind.
+    /// or until the grace period ends. Writes stop when <paramref name="cancellationToken"/> is
+    /// cancelled; the connection ends on <see cref="Complete"/> (the hub calls it when SignalR
+    /// ends the connection, so no registration on the token is kept per connection), a failed
+    /// write or falling behind.
     /// </summary>
     public void Start(CancellationToken cancellationToken)
     {
@@ -177,7 +183,6 @@ internal abstract partial class LiveConnection
         {
             _ = DrainAsync();
         }
-        _cancellationRegistration = cancellationToken.UnsafeRegister(static state => ((LiveConnection)state!).Complete(), this);
     }
 
     /// <summary>Ends the connection: nothing more is written; a Resume waiting in the queue is cancelled.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Http.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
 using Realtime.Server.Contracts;
 using Realtime.Server.Notifications;
@@ -25,7 +26,8 @@ internal sealed class NotificationsHub(
             // Later requests on this connection (long polling, SSE transport) must come from this user.
             OwnerToken = owners.Add(http, UserId),
             UserAgent = http?.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
-            RemoteIp = http?.Connection.RemoteIpAddress?.ToString(),
+            // The feature, not http.Connection: that would make a ConnectionInfo kept for the life of the connection.
+            RemoteAddress = http?.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress,
             ConnectedAt = services.Time.GetUtcNow(),
         };
         // A connection feature, not Context.Items: the items are a dictionary made for each connection on first use.

@@ -72,7 +72,7 @@ internal static class SseApi
         var connection = new SseLiveConnection(Guid.NewGuid().ToString("N"), context.User.UserId(), response, lifetime, services)
         {
             UserAgent = context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null,
-            RemoteIp = context.Connection.RemoteIpAddress?.ToString(),
+            RemoteAddress = context.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress,
             ConnectedAt = services.Time.GetUtcNow(),
         };
         // Subscribe before the client sees the stream open: "live from now" then includes

@@ -34,6 +34,9 @@ internal static class MetricsSetup
     public const string Path = "/metrics";
     public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
+    /// <summary>OpenTelemetry's middleware for <c>error.type</c> on 5xx answers (replaced by <see cref="Operations.RequestLogging"/>).</summary>
+    internal const string OpenTelemetryErrorTypeFilter = "OpenTelemetry.Instrumentation.AspNetCore.Implementation.HttpServerErrorTypeStartupFilter";
+
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -64,11 +67,20 @@ internal static class MetricsSetup
                 }
             });
         builder.AddTracing(otlp);
+        // Its middleware tags 5xx answers with error.type from a frame that every request, hub
+        // connections included, keeps for its whole life; RequestLogging tags them in its own.
+        foreach (var filter in builder.Services.Where(IsOpenTelemetryErrorTypeFilter).ToList())
+        {
+            builder.Services.Remove(filter);
+        }
         builder.Services.Configure<OpenApiOptions>("v1", openApi => openApi.AddDocumentTransformer<MetricsDocumentation>());
         // Hosted services start in order: this one after OpenTelemetry's, whose listeners are then on.
         builder.Services.AddHostedService<SeriesInitializer>();
         return builder;
     }
+
+    internal static bool IsOpenTelemetryErrorTypeFilter(ServiceDescriptor service) =>
+        service.ServiceType == typeof(IStartupFilter) && service.ImplementationType?.FullName == OpenTelemetryErrorTypeFilter;
 
     /// <summary>Gauges read at collection time, and <c>GET /metrics</c>.</summary>
     public static WebApplication MapObservability(this WebApplication app)

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Npgsql;
 using Realtime.Server.Storage;
@@ -14,6 +16,11 @@ namespace Realtime.Server.Operations;
 /// aborts with "Out of memory.". Past the cap Kestrel accepts a connection and closes it at once,
 /// and the client retries.
 /// </summary>
+/// <remarks>
+/// Not Kestrel's own <c>MaxConcurrentConnections</c>: its middleware waits in an async frame for the
+/// life of every connection (168 bytes per idle connection). <see cref="OpenConnections"/> counts
+/// them from Kestrel's <c>kestrel.active_connections</c> instead, and its middleware holds nothing.
+/// </remarks>
 internal static class ConnectionLimit
 {
     /// <summary>Held by an idle node (measured: ~370: the assemblies the runtime keeps open, epoll, pipes, the log).</summary>
@@ -33,7 +40,9 @@ internal static class ConnectionLimit
         }
         var pool = new NpgsqlConnectionStringBuilder(builder.Configuration.GetConnectionString(StorageSetup.ConnectionStringName) ?? "").MaxPoolSize;
         var limit = For(descriptors.Value, pool);
-        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxConcurrentConnections = limit);
+        builder.Services.AddSingleton(services => new OpenConnections(services.GetRequiredService<IMeterFactory>(), limit, services.GetRequiredService<ILogger<OpenConnections>>()));
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<OpenConnections>(
+            (kestrel, open) => kestrel.ConfigureEndpointDefaults(listen => listen.Use(open.Refuse)));
         return builder;
     }
 
@@ -66,4 +75,55 @@ internal static class ConnectionLimit
         }
         return null;
     }
+}
+
+/// <summary>
+/// This node's open connections, counted from Kestrel's own <c>kestrel.active_connections</c> (a
+/// listener of its own, so it counts whether or not metrics are exported), and the connection
+/// middleware that closes a connection at once while more than the cap are open.
+/// </summary>
+internal sealed partial class OpenConnections : IDisposable
+{
+    private const string KestrelMeter = "Microsoft.AspNetCore.Server.Kestrel";
+    private const string ActiveConnections = "kestrel.active_connections";
+
+    private readonly MeterListener _listener = new();
+    private readonly long _limit;
+    private readonly ILogger<OpenConnections> _logger;
+    private long _open;
+
+    public OpenConnections(IMeterFactory meters, long limit, ILogger<OpenConnections> logger)
+    {
+        _limit = limit;
+        _logger = logger;
+        // Only this host's Kestrel: several nodes may run in one process (the tests).
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument is { Name: ActiveConnections, Meter.Name: KestrelMeter } && ReferenceEquals(instrument.Meter.Scope, meters))
+            {
+                listener.EnableMeasurementEvents(instrument, this);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>(static (_, change, _, state) => Interlocked.Add(ref ((OpenConnections)state!)._open, change));
+        _listener.Start();
+    }
+
+    /// <summary>Connections open now, the one being accepted included.</summary>
+    public long Count => Interlocked.Read(ref _open);
+
+    /// <summary>The connection middleware: past the cap, the connection is closed before anything reads it.</summary>
+    public ConnectionDelegate Refuse(ConnectionDelegate next) => connection =>
+    {
+        if (Count <= _limit)
+        {
+            return next(connection);
+        }
+        LogRejected(_logger, connection.ConnectionId, _limit);
+        return connection.DisposeAsync().AsTask(); // closed as Kestrel's own limit closes it: no reset
+    };
+
+    [LoggerMessage(EventName = "ConnectionRejected", Level = LogLevel.Warning, Message = "Connection {ConnectionId} refused: the node holds its cap of {Limit} connections")]
+    private static partial void LogRejected(ILogger logger, string connectionId, long limit);
+
+    public void Dispose() => _listener.Dispose();
 }

@@ -33,7 +33,9 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
     private readonly Channel<PresenceEvent> _events = Channel.CreateUnbounded<PresenceEvent>(new UnboundedChannelOptions { SingleReader = true });
 
     // This node's live connections as written (or being written): the set each heartbeat refreshes. Loop only.
-    private readonly Dictionary<string, ConnectionRecord> _live = new(StringComparer.Ordinal);
+    // The connections themselves, whose records are made when a heartbeat reconciles: a record kept
+    // per connection would be memory per idle connection.
+    private readonly Dictionary<string, LiveConnection> _live = new(StringComparer.Ordinal);
 
     private readonly PresenceStore _store;
     private readonly StartupGate _gate;
@@ -56,7 +58,7 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
     }
 
     /// <summary>A connection opened on this node; only enqueues. Wired in <see cref="PresenceApi.RecordConnections"/>.</summary>
-    public void ConnectionOpened(LiveConnection connection) => _events.Writer.TryWrite(new Opened(ConnectionRecord.From(connection)));
+    public void ConnectionOpened(LiveConnection connection) => _events.Writer.TryWrite(new Opened(connection));
 
     /// <summary>A connection of this node closed; only enqueues.</summary>
     public void ConnectionClosed(LiveConnection connection) => _events.Writer.TryWrite(new Closed(connection.Id, _time.GetUtcNow().UtcDateTime));
@@ -128,7 +130,7 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
                 switch (next)
                 {
                     case Opened { Connection: var connection }:
-                        batch.Open(connection);
+                        batch.Open(ConnectionRecord.From(connection));
                         _live[connection.Id] = connection;
                         break;
                     case Closed closed:
@@ -247,7 +249,7 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
         {
             return;
         }
-        foreach (var id in await _store.ReconcileAsync(_live.Values, cancellationToken))
+        foreach (var id in await _store.ReconcileAsync(_live.Values.Select(ConnectionRecord.From).ToList(), cancellationToken))
         {
             _live.Remove(id);
             PresenceLog.RowDropped(_logger, id, "refused while reconciling");
@@ -300,7 +302,7 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
 
     private abstract record PresenceEvent;
 
-    private sealed record Opened(ConnectionRecord Connection) : PresenceEvent;
+    private sealed record Opened(LiveConnection Connection) : PresenceEvent;
 
     private sealed record Closed(string Id, DateTime At) : PresenceEvent;
 
