@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using Realtime.IntegrationTests.Infrastructure;
 
 namespace Realtime.IntegrationTests.Live;
@@ -14,13 +13,8 @@ public sealed class HubStartupTests
     [Fact]
     public async Task AHubConnectionOpenedWhileTheNodeIsStartingWaitsAndThenWorks()
     {
-        await using var database = await TestDatabase.CreateAsync();
-        var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
-        await using var proxy = new TcpProxy(direct.Host!, direct.Port);
-        proxy.Start();
-        await proxy.StopAsync(); // keeps its port: the node starts against a database it cannot reach yet
-        var viaProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port };
-        await using var server = await RealtimeServer.StartAsync(viaProxy.ConnectionString, waitUntilReady: false);
+        await using var node = await StartingNode.StartAsync();
+        var server = node.Server;
 
         var user = "starting-" + Guid.NewGuid().ToString("N")[..8];
         var connecting = server.ConnectHubAsync(server.Tokens.User(user));
@@ -29,7 +23,7 @@ public sealed class HubStartupTests
         await Eventually.WaitUntilAsync(() => StartupRetries(server) >= retries + 2, TimeSpan.FromSeconds(8), "two more start-up retries");
         Assert.False(connecting.IsCompleted, "the connect was answered while the node was still starting");
 
-        proxy.Start();
+        node.ReachDatabase();
         await using var hub = await connecting;
         await server.WaitUntilReadyAsync();
         var id = await server.SendAsync(user, "after start-up");

@@ -1,5 +1,4 @@
 using System.Net;
-using Npgsql;
 using Realtime.IntegrationTests.Infrastructure;
 
 namespace Realtime.IntegrationTests.Live;
@@ -13,13 +12,8 @@ public sealed class SseStartupTests
     [Fact]
     public async Task AStreamOpenedWhileTheNodeIsStartingWaitsAndThenWorks()
     {
-        await using var database = await TestDatabase.CreateAsync();
-        var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
-        await using var proxy = new TcpProxy(direct.Host!, direct.Port);
-        proxy.Start();
-        await proxy.StopAsync(); // keeps its port: the node starts against a database it cannot reach yet
-        var viaProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port };
-        await using var server = await RealtimeServer.StartAsync(viaProxy.ConnectionString, waitUntilReady: false);
+        await using var node = await StartingNode.StartAsync();
+        var server = node.Server;
         using (var probe = server.CreateApiClient())
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await probe.GetAsync("/health/ready")).StatusCode);
@@ -27,7 +21,7 @@ public sealed class SseStartupTests
 
         var user = "starting-" + Guid.NewGuid().ToString("N")[..8];
         var connecting = SseTestClient.ConnectAsync(server.BaseAddress, server.Tokens.User(user), lastEventId: "0");
-        proxy.Start();
+        node.ReachDatabase();
         await using var stream = await connecting;
 
         Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);

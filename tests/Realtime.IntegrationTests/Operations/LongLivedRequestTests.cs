@@ -1,5 +1,4 @@
 using System.Net;
-using Npgsql;
 using Realtime.IntegrationTests.Infrastructure;
 using Realtime.IntegrationTests.Send;
 
@@ -16,12 +15,8 @@ public sealed class LongLivedRequestTests(TightRequestLimitsFixture fixture) : I
     [Fact]
     public async Task WhileTheNodeIsStartingTheHubAndTheApiAnswer503AndBothWorkOnceItIsReady()
     {
-        await using var database = await TestDatabase.CreateAsync();
-        await using var proxy = new TcpProxy(new NpgsqlConnectionStringBuilder(database.ConnectionString).Host!, new NpgsqlConnectionStringBuilder(database.ConnectionString).Port);
-        proxy.Start();
-        await proxy.StopAsync(); // keeps its port: the node starts against a database it cannot reach yet
-        var viaProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port };
-        await using var server = await RealtimeServer.StartAsync(viaProxy.ConnectionString, waitUntilReady: false);
+        await using var node = await StartingNode.StartAsync();
+        var server = node.Server;
         var user = "gate-" + Guid.NewGuid().ToString("N")[..8];
         using var client = server.CreateApiClient(server.Tokens.User(user));
 
@@ -35,7 +30,7 @@ public sealed class LongLivedRequestTests(TightRequestLimitsFixture fixture) : I
             await ProblemAssert.IsProblemAsync(inbox, HttpStatusCode.ServiceUnavailable);
         }
 
-        proxy.Start();
+        node.ReachDatabase();
         await server.WaitUntilReadyAsync();
         using (var negotiate = await client.PostAsync("/hubs/notifications/negotiate?negotiateVersion=1", null))
         {

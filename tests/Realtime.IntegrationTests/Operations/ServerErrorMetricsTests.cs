@@ -1,5 +1,4 @@
 using System.Net;
-using Npgsql;
 using Realtime.IntegrationTests.Infrastructure;
 using Realtime.IntegrationTests.Send;
 
@@ -15,13 +14,8 @@ public sealed class ServerErrorMetricsTests
     [Fact]
     public async Task A503WhileTheNodeStartsIsCountedWithItsStatusAsErrorType()
     {
-        await using var database = await TestDatabase.CreateAsync();
-        var target = new NpgsqlConnectionStringBuilder(database.ConnectionString);
-        await using var proxy = new TcpProxy(target.Host!, target.Port);
-        proxy.Start();
-        await proxy.StopAsync(); // keeps its port: the node starts against a database it cannot reach yet
-        var viaProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port };
-        await using var server = await RealtimeServer.StartAsync(viaProxy.ConnectionString, waitUntilReady: false);
+        await using var node = await StartingNode.StartAsync();
+        var server = node.Server;
         using var client = server.CreateApiClient(server.Tokens.User("error-type-" + Guid.NewGuid().ToString("N")[..8]));
 
         using (var inbox = await client.GetAsync("/api/notifications"))
@@ -29,7 +23,7 @@ public sealed class ServerErrorMetricsTests
             await ProblemAssert.IsProblemAsync(inbox, HttpStatusCode.ServiceUnavailable);
         }
 
-        proxy.Start();
+        node.ReachDatabase();
         await server.WaitUntilReadyAsync();
         using var scraper = server.CreateApiClient();
         var scrape = PrometheusText.Parse(await scraper.GetStringAsync("/metrics"));
