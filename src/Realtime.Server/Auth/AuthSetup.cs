@@ -116,6 +116,10 @@ internal static class AuthSetup
                     return Task.CompletedTask;
                 }
                 AddRoleClaims(identity, options.RoleClaim);
+                if (LongLivedPrincipal.Applies(context.HttpContext))
+                {
+                    context.Principal = LongLivedPrincipal.From(identity);
+                }
                 return Task.CompletedTask;
             },
         };
