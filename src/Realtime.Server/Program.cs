@@ -36,6 +36,7 @@ app.SubscribeTemplatesToBus();
 
 app.UseOperations();
 app.UseAuthentication();
+app.UseQueryAccessTokenRelease();
 app.UseHubConnectionOwnership();
 app.UseAuthorization();
 app.UseRateLimits();
