@@ -81,6 +81,9 @@ internal static class AuthSetup
     private static void ConfigureCommon(JwtBearerOptions jwt, AuthOptions options)
     {
         jwt.MapInboundClaims = false;
+        // Nothing reads the token back from the ticket (GetTokenAsync), and a hub connection or SSE stream
+        // keeps its ticket for as long as it lasts: saved, the token would be one more copy held per connection.
+        jwt.SaveToken = false;
         jwt.TokenValidationParameters.ValidAudience = options.Audience;
         jwt.TokenValidationParameters.ValidateIssuer = true;
         jwt.TokenValidationParameters.ValidateAudience = true;
