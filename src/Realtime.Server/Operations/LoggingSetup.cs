@@ -1,6 +1,7 @@
 using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
+using Serilog.Settings.Configuration;
 
 namespace Realtime.Server.Operations;
 
@@ -13,6 +14,9 @@ namespace Realtime.Server.Operations;
 /// </summary>
 internal static class LoggingSetup
 {
+    private static readonly ConfigurationReaderOptions SettingsAssemblies =
+        new(typeof(ConsoleLoggerConfigurationExtensions).Assembly, typeof(RenderedCompactJsonFormatter).Assembly);
+
     public static WebApplicationBuilder AddLogging(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
@@ -28,7 +32,8 @@ internal static class LoggingSetup
                 .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection", LogEventLevel.Error)
                 // SignalR logs every failed hub invocation at Error, a client's mistake too: Live's HubErrorFilter logs them instead.
                 .MinimumLevel.Override("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogEventLevel.Fatal)
-                .ReadFrom.Configuration(configuration)
+                // The sinks' assemblies named, so that start-up does not scan every DLL for Serilog ones (~0.1 s of a restart).
+                .ReadFrom.Configuration(configuration, SettingsAssemblies)
                 .Enrich.FromLogContext();
             if (console)
             {

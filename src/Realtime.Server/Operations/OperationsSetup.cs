@@ -20,6 +20,7 @@ internal static class OperationsSetup
         builder.AddRateLimits();
         builder.AddCrossOrigin();
         builder.AddConnectionLimit();
+        builder.AddListenBacklog();
         return builder;
     }
 

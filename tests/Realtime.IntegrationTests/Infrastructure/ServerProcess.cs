@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 
 namespace Realtime.IntegrationTests.Infrastructure;
 
@@ -136,6 +137,22 @@ public sealed class ServerProcess : IAsyncDisposable
             throw new TimeoutException($"The node (pid {_process.Id}) did not exit within {ExitTimeout} of SIGKILL.");
         }
     }
+
+    /// <summary>SIGSTOP (<paramref name="frozen"/>) or SIGCONT: a frozen node runs none of its code (it accepts nothing), while the kernel keeps its sockets.</summary>
+    public void Freeze(bool frozen)
+    {
+        Output.Note(frozen ? "SIGSTOP" : "SIGCONT");
+        if (Signal(_process.Id, frozen ? SigStop : SigCont) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}) failed: errno {Marshal.GetLastPInvokeError().ToString(CultureInfo.InvariantCulture)}");
+        }
+    }
+
+    private const int SigStop = 19;
+    private const int SigCont = 18;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Signal(int pid, int signal);
 
     /// <summary>Runs <paramref name="body"/>; when it fails, the failure message carries this node's output.</summary>
     public async Task WithOutputOnFailureAsync(Func<Task> body)
