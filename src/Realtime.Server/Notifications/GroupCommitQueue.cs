@@ -52,9 +52,15 @@ internal sealed partial class GroupCommitQueue(
     private int _queued;
     private bool _stopped;
 
-    /// <summary>Appends one send; completes once it is committed (or, for a key already used, once that is known).</summary>
+    /// <summary>
+    /// Appends one send; completes once it is committed (or, for a key already used, once that is
+    /// known). <paramref name="cancellationToken"/> only refuses a send not queued yet: once queued it
+    /// commits or fails whole, and the caller waits for that (bounded by the transaction) rather than
+    /// registering on the token for every send.
+    /// </summary>
     public async Task<AppendOutcome> AppendAsync(ValidatedSend send, string sender, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var trace = RealtimeTracing.CurrentForDelivery();
         using var span = RealtimeTracing.StartSendCommit(send.RowCount);
         var pending = new PendingSend(send, sender, send.IdempotencyKey is null ? null : send.ComputeHash()) { Span = span, Trace = trace };
@@ -65,7 +71,7 @@ internal sealed partial class GroupCommitQueue(
             throw Volatile.Read(ref _stopped) ? new InvalidOperationException("The commit queue has stopped.") : new CommitQueueFullException();
         }
         _wake.Set();
-        return await pending.Completion.Task.WaitAsync(cancellationToken);
+        return await pending.Completion.Task;
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
