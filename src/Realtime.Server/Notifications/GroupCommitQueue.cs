@@ -202,7 +202,10 @@ internal sealed partial class GroupCommitQueue(
         }
     }
 
-    /// <summary>Commits <paramref name="batch"/>, or fails its sends; never throws (<paramref name="async"/> false: has completed when it returns).</summary>
+    /// <summary>
+    /// Commits <paramref name="batch"/>, or fails its sends; never throws. <paramref name="async"/>
+    /// false: PostgreSQL is waited for synchronously (only disposal after a failure may still await).
+    /// </summary>
     private async Task CommitOrFail(List<PendingSend> batch, bool async)
     {
         try

@@ -13,9 +13,9 @@ namespace Realtime.Server.Notifications;
 /// and the commit's WAL flush), never across a network round trip. With keys, a first round trip
 /// claims them (<see cref="IdempotencyStore"/>: which sends go ahead depends on it), then the same
 /// batch also records what each key created, then COMMIT. The stores own their SQL; this class
-/// only orders them. With <c>async: false</c> every call is synchronous (the task returned has
-/// completed): the commit thread of <see cref="GroupCommitQueue"/> waits for PostgreSQL on its own
-/// thread, with no thread-pool hop between the statements' answer and the next step.
+/// only orders them. With <c>async: false</c> every statement is run synchronously (only the
+/// disposal after a failure may still await): the commit thread of <see cref="GroupCommitQueue"/>
+/// waits for PostgreSQL on its own thread, with no thread-pool hop between an answer and the next step.
 /// </summary>
 internal static class SendBatchTransaction
 {
