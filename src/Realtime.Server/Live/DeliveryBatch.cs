@@ -25,6 +25,15 @@ internal sealed class DeliveryBatch(IReadOnlyList<DeliveryStep> steps, int lanes
         }
     }
 
+    /// <summary>Delivers every step to the connections of every lane, on this thread (a small batch: see <see cref="Dispatcher"/>).</summary>
+    public void DeliverInEveryLane(ConnectionRegistry registry)
+    {
+        for (var lane = 0; lane < registry.Lanes; lane++)
+        {
+            DeliverIn(lane, registry);
+        }
+    }
+
     /// <summary>One lane is done with the batch; the last one completes it.</summary>
     public void LaneDone()
     {
@@ -90,6 +99,9 @@ internal sealed class UserNotificationStep(NotificationFrames frames, EventFrame
     : DeliveryStep([span])
 {
     public string UserId => frames.Notification.UserId!;
+
+    /// <summary>The user's connections on this node, over every lane.</summary>
+    public int ConnectionCount => connections.Length;
 
     /// <summary>Whether the step sends the unread count itself.</summary>
     public bool SendsUnreadCount => unread is not null;

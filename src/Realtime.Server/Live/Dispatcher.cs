@@ -15,13 +15,22 @@ namespace Realtime.Server.Live;
 /// lanes, each owning a share of the connections (<see cref="DispatchLane"/>): a fan-out to thousands
 /// uses every core, and the sequencer is free for the next batch at once. One batch is written at a
 /// time: what arrives meanwhile waits and goes out together when the lanes are done, so the further
-/// delivery falls behind, the longer the runs and the fewer writes per notification.
+/// delivery falls behind, the longer the runs and the fewer writes per notification. A small batch
+/// of users' own notifications (<see cref="MaxInlineConnections"/>) skips the lanes: the handing
+/// thread queues it on the connections itself.
 /// </summary>
-internal sealed class Dispatcher : IDisposable
+internal sealed partial class Dispatcher : IDisposable
 {
     /// <summary>At most this many notifications, and <see cref="MaxRunBytes"/>, in one run.</summary>
     private const int MaxRunNotifications = 64;
     private const long MaxRunBytes = 64 * 1024;
+
+    /// <summary>
+    /// A batch of users' own notifications for at most this many connections is queued on them by the
+    /// thread that hands it over (the commit thread, for this node's sends) rather than by the lanes:
+    /// queueing on a few connections costs less than waking every lane's thread for it.
+    /// </summary>
+    internal const int MaxInlineConnections = 32;
 
     private readonly ConnectionRegistry _registry;
     private readonly UnreadCountRefresher _unreadCounts;
@@ -29,6 +38,7 @@ internal sealed class Dispatcher : IDisposable
     private readonly IOptions<LiveOptions> _options;
     private readonly DispatchLane[] _lanes;
     private readonly Action<DeliveryBatch> _delivered;
+    private readonly ILogger<Dispatcher> _logger;
 
     // Guarded by itself: notifications handed over while the lanes write a batch (they go next, together).
     private readonly List<SequencedNotification> _waiting = [];
@@ -42,6 +52,7 @@ internal sealed class Dispatcher : IDisposable
         _options = options;
         _lanes = [.. Enumerable.Range(0, registry.Lanes).Select(lane => new DispatchLane(lane, registry, logger))];
         _delivered = Delivered;
+        _logger = logger;
     }
 
     /// <summary>Notifications in id order (what the sequencer has ready); the lanes write them, now or after the batch they are writing.</summary>
@@ -59,8 +70,21 @@ internal sealed class Dispatcher : IDisposable
         Write(notifications);
     }
 
-    /// <summary>Hands <paramref name="notifications"/> to the lanes as one batch (or, when none is left to write, lets the next one go at once).</summary>
-    private void Write(IReadOnlyList<SequencedNotification> notifications)
+    /// <summary>Writes <paramref name="notifications"/>, then whatever waited meanwhile, until a batch is with the lanes or nothing waits.</summary>
+    private void Write(IReadOnlyList<SequencedNotification>? notifications)
+    {
+        while (notifications is not null)
+        {
+            notifications = WriteBatch(notifications);
+        }
+    }
+
+    /// <summary>
+    /// Hands <paramref name="notifications"/> to the lanes as one batch and returns null; or, when it
+    /// was delivered on this thread (small) or nothing was left to write, returns what waited meanwhile
+    /// (null when nothing did: the next batch then goes at once).
+    /// </summary>
+    private List<SequencedNotification>? WriteBatch(IReadOnlyList<SequencedNotification> notifications)
     {
         var now = _time.GetUtcNow().UtcDateTime;
         var live = _options.Value;
@@ -96,14 +120,42 @@ internal sealed class Dispatcher : IDisposable
         Activity.Current = current;
         if (steps.Count == 0)
         {
-            WriteWaiting();
-            return;
+            return TakeWaiting();
         }
         var batch = new DeliveryBatch(steps, _lanes.Length, _delivered);
+        if (IsSmall(steps))
+        {
+            // No batch is being written meanwhile (_writing), so the connections still get everything in id order.
+            try
+            {
+                batch.DeliverInEveryLane(_registry);
+            }
+            catch (Exception ex)
+            {
+                LogInlineDeliveryFailed(_logger, ex);
+            }
+            Complete(batch);
+            return TakeWaiting();
+        }
         foreach (var lane in _lanes)
         {
             lane.Post(batch);
         }
+        return null;
+    }
+
+    /// <summary>Only users' own notifications, for at most <see cref="MaxInlineConnections"/> connections in all.</summary>
+    private static bool IsSmall(List<DeliveryStep> steps)
+    {
+        var connections = 0;
+        foreach (var step in steps)
+        {
+            if (step is not UserNotificationStep user || (connections += user.ConnectionCount) > MaxInlineConnections)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>A run of broadcasts: the same frames for every connection.</summary>
@@ -134,8 +186,15 @@ internal sealed class Dispatcher : IDisposable
         steps.Add(new UserNotificationStep(new NotificationFrames(notification), replaced, unread, connections, span, _unreadCounts));
     }
 
-    /// <summary>Every lane has queued the batch on its connections: the spans end, and the counts that moved are sent.</summary>
+    /// <summary>Every lane has queued the batch on its connections: it is complete, and what waited goes out next.</summary>
     private void Delivered(DeliveryBatch batch)
+    {
+        Complete(batch);
+        Write(TakeWaiting());
+    }
+
+    /// <summary>The batch is queued on every connection: the spans end, and the counts that moved are sent.</summary>
+    private void Complete(DeliveryBatch batch)
     {
         var broadcast = false;
         foreach (var step in batch.Steps)
@@ -151,24 +210,22 @@ internal sealed class Dispatcher : IDisposable
         {
             _unreadCounts.RequestEveryone(); // everyone's count moved: one sweep for all
         }
-        WriteWaiting();
     }
 
-    /// <summary>The lanes are free: what waited goes out as the next batch.</summary>
-    private void WriteWaiting()
+    /// <summary>The lanes are free: what waited is the next batch (null when nothing did: the next one then goes at once).</summary>
+    private List<SequencedNotification>? TakeWaiting()
     {
-        List<SequencedNotification> next;
         lock (_waiting)
         {
             if (_waiting.Count == 0)
             {
                 _writing = false;
-                return;
+                return null;
             }
-            next = [.. _waiting];
+            List<SequencedNotification> next = [.. _waiting];
             _waiting.Clear();
+            return next;
         }
-        Write(next);
     }
 
     public void Deliver(UserEvent userEvent)
@@ -193,4 +250,7 @@ internal sealed class Dispatcher : IDisposable
             lane.Dispose();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Delivering a batch of users' notifications on the handing thread failed")]
+    private static partial void LogInlineDeliveryFailed(ILogger logger, Exception exception);
 }

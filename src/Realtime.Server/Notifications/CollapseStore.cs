@@ -60,11 +60,11 @@ internal static class CollapseStore
         };
     }
 
-    /// <summary>Reads the replaced rows from the statement's result set.</summary>
-    public static async Task<List<ReplacedNotification>> ReadReplacedAsync(NpgsqlDataReader results)
+    /// <summary>Reads the replaced rows from the statement's result set (<paramref name="async"/> false: synchronously, the task returned has completed).</summary>
+    public static async Task<List<ReplacedNotification>> ReadReplacedAsync(NpgsqlDataReader results, bool async)
     {
         var replaced = new List<ReplacedNotification>();
-        while (await results.ReadAsync())
+        while (async ? await results.ReadAsync() : results.Read())
         {
             replaced.Add(new ReplacedNotification(results.GetInt64(0), results.GetString(1), results.GetInt64(2)));
         }

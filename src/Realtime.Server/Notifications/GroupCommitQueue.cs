@@ -16,6 +16,7 @@ namespace Realtime.Server.Notifications;
 /// </summary>
 /// <remarks>
 /// What one transaction writes, and in which order, is <see cref="SendBatchTransaction"/>'s.
+/// By default one transaction runs at a time, on a thread of the queue's own (see <c>RunOnThread</c>).
 /// Up to <see cref="CommitQueueOptions.MaxTransactionsInFlight"/> transactions run at once, each on
 /// its own connection: the next starts while the previous one's COMMIT is in flight, so a send does
 /// not wait for a whole transaction's round trip before its own begins. PostgreSQL keeps them in
@@ -45,12 +46,21 @@ internal sealed partial class GroupCommitQueue(
     /// <summary>Sends waiting for the next transaction (tests use it to line up a batch).</summary>
     internal int QueuedSends => Volatile.Read(ref _queued);
 
+    /// <summary>Set when a send is queued: wakes the commit thread (one transaction in flight).</summary>
+    private readonly ManualResetEventSlim _wake = new(initialState: false, spinCount: 0);
+
     private int _queued;
     private bool _stopped;
 
-    /// <summary>Appends one send; completes once it is committed (or, for a key already used, once that is known).</summary>
+    /// <summary>
+    /// Appends one send; completes once it is committed (or, for a key already used, once that is
+    /// known). <paramref name="cancellationToken"/> only refuses a send not queued yet: once queued it
+    /// commits or fails whole, and the caller waits for that (bounded by the transaction) rather than
+    /// registering on the token for every send.
+    /// </summary>
     public async Task<AppendOutcome> AppendAsync(ValidatedSend send, string sender, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var trace = RealtimeTracing.CurrentForDelivery();
         using var span = RealtimeTracing.StartSendCommit(send.RowCount);
         var pending = new PendingSend(send, sender, send.IdempotencyKey is null ? null : send.ComputeHash()) { Span = span, Trace = trace };
@@ -60,10 +70,72 @@ internal sealed partial class GroupCommitQueue(
             Interlocked.Decrement(ref _queued);
             throw Volatile.Read(ref _stopped) ? new InvalidOperationException("The commit queue has stopped.") : new CommitQueueFullException();
         }
-        return await pending.Completion.Task.WaitAsync(cancellationToken);
+        _wake.Set();
+        return await pending.Completion.Task;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.Value.MaxTransactionsInFlight > 1)
+        {
+            return RunPipelinedAsync(stoppingToken);
+        }
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RunOnThread(stoppingToken);
+                stopped.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                stopped.TrySetException(ex);
+            }
+        })
+        { IsBackground = true, Name = "realtime-group-commit" };
+        thread.Start();
+        return stopped.Task;
+    }
+
+    /// <summary>
+    /// One transaction at a time, on a thread of its own that waits for PostgreSQL synchronously:
+    /// a send queued while the thread sleeps wakes it directly, and PostgreSQL's answer wakes it
+    /// directly too, so neither waits in the thread pool's queue behind the requests (the hop that
+    /// costs most when the pool is busiest). Delivery on this node starts on this thread too (the
+    /// in-process bus hands the committed batch to the sequencer), before the next transaction.
+    /// </summary>
+    private void RunOnThread(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (TakeBatch() is not { } batch)
+                {
+                    // Reset, then look again: a send written after the look sets the event, one before it is found.
+                    _wake.Reset();
+                    if (TakeBatch() is not { } late)
+                    {
+                        _wake.Wait(stoppingToken);
+                        continue;
+                    }
+                    batch = late;
+                }
+                CommitOrFail(batch, async: false).GetAwaiter().GetResult();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            Stop();
+        }
+    }
+
+    /// <summary>Up to <see cref="CommitQueueOptions.MaxTransactionsInFlight"/> transactions at once, on the thread pool.</summary>
+    private async Task RunPipelinedAsync(CancellationToken stoppingToken)
     {
         var running = new List<Task>();
         try
@@ -71,13 +143,10 @@ internal sealed partial class GroupCommitQueue(
             while (await _pending.Reader.WaitToReadAsync(stoppingToken))
             {
                 await _slots.WaitAsync(stoppingToken);
-                var batch = new List<PendingSend>();
-                var rows = 0;
-                while (rows < MaxRowsPerTransaction && _pending.Reader.TryRead(out var next))
+                if (TakeBatch() is not { } batch)
                 {
-                    Interlocked.Decrement(ref _queued);
-                    batch.Add(next);
-                    rows += next.Send.RowCount;
+                    _slots.Release();
+                    continue;
                 }
                 running.RemoveAll(task => task.IsCompleted);
                 running.Add(CommitInSlotAsync(batch));
@@ -88,15 +157,35 @@ internal sealed partial class GroupCommitQueue(
         }
         finally
         {
-            Volatile.Write(ref _stopped, true);
-            _pending.Writer.TryComplete();
             // The transactions under way are not cancelled by shutdown: a send either commits or fails whole.
             await Task.WhenAll(running);
-            var stopped = new OperationCanceledException("The server is shutting down.");
-            foreach (var pending in _pending.Reader.ReadAllAsync(CancellationToken.None).ToBlockingEnumerable())
-            {
-                pending.Completion.TrySetException(stopped);
-            }
+            Stop();
+        }
+    }
+
+    /// <summary>The sends waiting now, up to <see cref="MaxRowsPerTransaction"/> rows; null when none is.</summary>
+    private List<PendingSend>? TakeBatch()
+    {
+        List<PendingSend>? batch = null;
+        var rows = 0;
+        while (rows < MaxRowsPerTransaction && _pending.Reader.TryRead(out var next))
+        {
+            Interlocked.Decrement(ref _queued);
+            (batch ??= []).Add(next);
+            rows += next.Send.RowCount;
+        }
+        return batch;
+    }
+
+    /// <summary>Shutting down: no send is taken any more, and those still queued fail.</summary>
+    private void Stop()
+    {
+        Volatile.Write(ref _stopped, true);
+        _pending.Writer.TryComplete();
+        var stopped = new OperationCanceledException("The server is shutting down.");
+        while (_pending.Reader.TryRead(out var pending))
+        {
+            pending.Completion.TrySetException(stopped);
         }
     }
 
@@ -105,7 +194,23 @@ internal sealed partial class GroupCommitQueue(
     {
         try
         {
-            await CommitAsync(batch);
+            await CommitOrFail(batch, async: true);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// Commits <paramref name="batch"/>, or fails its sends; never throws. <paramref name="async"/>
+    /// false: PostgreSQL is waited for synchronously (only disposal after a failure may still await).
+    /// </summary>
+    private async Task CommitOrFail(List<PendingSend> batch, bool async)
+    {
+        try
+        {
+            await CommitAsync(batch, async);
         }
         catch (Exception ex)
         {
@@ -114,10 +219,6 @@ internal sealed partial class GroupCommitQueue(
             {
                 pending.Completion.TrySetException(ex);
             }
-        }
-        finally
-        {
-            _slots.Release();
         }
     }
 
@@ -129,9 +230,9 @@ internal sealed partial class GroupCommitQueue(
     /// (503 with Retry-After: nothing was written). Each part takes the lock on its own, so ids
     /// still grow in commit order.
     /// </summary>
-    private async Task CommitAsync(List<PendingSend> batch)
+    private async Task CommitAsync(List<PendingSend> batch, bool async)
     {
-        var failure = await TryCommitAsync(batch);
+        var failure = await TryCommitAsync(batch, async);
         if (failure is null)
         {
             return;
@@ -140,8 +241,8 @@ internal sealed partial class GroupCommitQueue(
         {
             LogIsolatingFailure(logger, batch.Count, failure.Message);
             var half = batch.Count / 2;
-            await CommitAsync(batch[..half]);
-            await CommitAsync(batch[half..]);
+            await CommitAsync(batch[..half], async);
+            await CommitAsync(batch[half..], async);
             return;
         }
         Exception answer = failure;
@@ -161,7 +262,7 @@ internal sealed partial class GroupCommitQueue(
     }
 
     /// <summary>Completes every send of <paramref name="batch"/> when it commits; returns the failure otherwise, completing nothing.</summary>
-    private async Task<Exception?> TryCommitAsync(List<PendingSend> batch)
+    private async Task<Exception?> TryCommitAsync(List<PendingSend> batch, bool async)
     {
         var createdAt = TruncateToMilliseconds(time.GetUtcNow().UtcDateTime);
         var (accepted, keyTaken) = SplitInBatchDuplicateKeys(batch);
@@ -176,7 +277,7 @@ internal sealed partial class GroupCommitQueue(
         try
         {
             writes = await SendBatchTransaction.CommitAsync(dataSource, accepted, keyTaken, createdAt,
-                allocated: (first, count) => (firstId, rowCount) = (first, count), committing: () => committing = true);
+                allocated: (first, count) => (firstId, rowCount) = (first, count), committing: () => committing = true, async);
         }
         catch (Exception ex)
         {
@@ -185,7 +286,7 @@ internal sealed partial class GroupCommitQueue(
             {
                 // Failed before COMMIT was sent, so certainly rolled back: its ids will never hold anything.
                 // Say so at once, so no sequencer waits for them. (A failed COMMIT may have committed: sequencers read that range.)
-                await PublishAsync(new NotificationBatch(firstId, firstId + rowCount - 1, []));
+                await PublishAsync(new NotificationBatch(firstId, firstId + rowCount - 1, []), async);
             }
             return ex;
         }
@@ -225,7 +326,7 @@ internal sealed partial class GroupCommitQueue(
 
         if (items.Count > 0)
         {
-            await PublishAsync(new NotificationBatch(firstId, nextId - 1, items));
+            await PublishAsync(new NotificationBatch(firstId, nextId - 1, items), async);
         }
         return null;
     }
@@ -269,11 +370,35 @@ internal sealed partial class GroupCommitQueue(
         return (accepted, keyTaken);
     }
 
-    private async Task PublishAsync(NotificationBatch batch)
+    /// <summary>
+    /// Hands a committed batch to the bus (this node's sequencer, at once; other nodes through Redis).
+    /// <paramref name="async"/> false (the commit thread): a publish still on its way is not waited for,
+    /// only its failure logged; the next batch's publish goes out behind it on the same connection.
+    /// </summary>
+    private async Task PublishAsync(NotificationBatch batch, bool async)
     {
+        Task publishing;
         try
         {
-            await bus.PublishAsync(batch, CancellationToken.None);
+            publishing = bus.PublishAsync(batch, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            LogPublishFailed(logger, batch.FirstId, batch.LastId, ex);
+            return;
+        }
+        if (!async && !publishing.IsCompleted)
+        {
+            _ = publishing.ContinueWith(static (task, state) =>
+            {
+                var (log, published) = ((ILogger, NotificationBatch))state!;
+                LogPublishFailed(log, published.FirstId, published.LastId, task.Exception!.GetBaseException());
+            }, ((ILogger)logger, batch), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return;
+        }
+        try
+        {
+            await publishing;
         }
         catch (Exception ex)
         {

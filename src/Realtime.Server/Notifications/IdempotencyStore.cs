@@ -76,22 +76,26 @@ internal sealed class IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider
             new { Sender = sender, Key = key, Hash = requestHash, Now = now, StaleBefore = now - KeyLifetime }, cancellationToken: cancellationToken)) == 1;
     }
 
-    /// <summary>In the committing transaction, before the id lock: claims the keys; returns those claimed.</summary>
+    /// <summary>
+    /// In the committing transaction, before the id lock: claims the keys; returns those claimed
+    /// (<paramref name="async"/> false: synchronously, the task returned has completed).
+    /// </summary>
     public static async Task<HashSet<(string Sender, string Key)>> ClaimAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<(string Sender, string Key, byte[] Hash)> keys, DateTime now)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<(string Sender, string Key, byte[] Hash)> keys, DateTime now, bool async)
     {
         if (keys.Count == 0)
         {
             return [];
         }
-        var claimed = await connection.QueryAsync<(string Sender, string Key)>(new CommandDefinition(ClaimKeys, new
+        var command = new CommandDefinition(ClaimKeys, new
         {
             Now = now,
             StaleBefore = now - KeyLifetime,
             Senders = keys.Select(k => k.Sender).ToArray(),
             Keys = keys.Select(k => k.Key).ToArray(),
             Hashes = keys.Select(k => k.Hash).ToArray(),
-        }, transaction));
+        }, transaction);
+        var claimed = async ? await connection.QueryAsync<(string Sender, string Key)>(command) : connection.Query<(string Sender, string Key)>(command);
         return claimed.ToHashSet();
     }
 

@@ -13,7 +13,9 @@ namespace Realtime.Server.Notifications;
 /// and the commit's WAL flush), never across a network round trip. With keys, a first round trip
 /// claims them (<see cref="IdempotencyStore"/>: which sends go ahead depends on it), then the same
 /// batch also records what each key created, then COMMIT. The stores own their SQL; this class
-/// only orders them.
+/// only orders them. With <c>async: false</c> every statement is run synchronously (only the
+/// disposal after a failure may still await): the commit thread of <see cref="GroupCommitQueue"/>
+/// waits for PostgreSQL on its own thread, with no thread-pool hop between an answer and the next step.
 /// </summary>
 internal static class SendBatchTransaction
 {
@@ -26,16 +28,16 @@ internal static class SendBatchTransaction
     /// new ones with the same collapse key replaced, and the recipients' unread counts as it left them.
     /// </summary>
     public static async Task<BatchWrites> CommitAsync(NpgsqlDataSource dataSource, List<PendingSend> accepted, List<PendingSend> keyTaken,
-        DateTime createdAt, Action<long, int> allocated, Action committing)
+        DateTime createdAt, Action<long, int> allocated, Action committing, bool async)
     {
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = async ? await dataSource.OpenConnectionAsync() : dataSource.OpenConnection();
         var keys = accepted.Where(p => p.Send.IdempotencyKey is not null).Select(p => (p.Sender, p.Send.IdempotencyKey!, p.RequestHash!)).ToList();
         if (keys.Count == 0)
         {
             var rows = accepted.Sum(p => p.Send.RowCount);
             try
             {
-                return await WriteAsync(connection, transaction: null, accepted, rows, createdAt, firstId => allocated(firstId, rows));
+                return await WriteAsync(connection, transaction: null, accepted, rows, createdAt, firstId => allocated(firstId, rows), async);
             }
             catch (PostgresException ex) when (ex.Severity is not ("FATAL" or "PANIC"))
             {
@@ -48,8 +50,8 @@ internal static class SendBatchTransaction
             }
         }
 
-        await using var transaction = await connection.BeginTransactionAsync();
-        var claimed = await IdempotencyStore.ClaimAsync(connection, transaction, keys, createdAt);
+        await using var transaction = async ? await connection.BeginTransactionAsync() : connection.BeginTransaction();
+        var claimed = await IdempotencyStore.ClaimAsync(connection, transaction, keys, createdAt, async);
         bool KeyTaken(PendingSend p) => p.Send.IdempotencyKey is { } key && !claimed.Contains((p.Sender, key));
         keyTaken.AddRange(accepted.Where(KeyTaken));
         accepted.RemoveAll(KeyTaken);
@@ -58,10 +60,17 @@ internal static class SendBatchTransaction
         var writes = BatchWrites.None;
         if (rowCount > 0)
         {
-            writes = await WriteAsync(connection, transaction, accepted, rowCount, createdAt, firstId => allocated(firstId, rowCount));
+            writes = await WriteAsync(connection, transaction, accepted, rowCount, createdAt, firstId => allocated(firstId, rowCount), async);
         }
         committing();
-        await transaction.CommitAsync();
+        if (async)
+        {
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            transaction.Commit();
+        }
         return writes;
     }
 
@@ -74,7 +83,7 @@ internal static class SendBatchTransaction
     /// follows the commit for them). Without
     /// <paramref name="transaction"/> the batch is its own transaction, committed at its end.
     /// </summary>
-    private static async Task<BatchWrites> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated)
+    private static async Task<BatchWrites> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, List<PendingSend> accepted, int rowCount, DateTime createdAt, Action<long> allocated, bool async)
     {
         // Equal contents of the batch share one row (one dictionary look-up per send, not per recipient).
         var contents = new List<NotificationContent>();
@@ -148,24 +157,24 @@ internal static class SendBatchTransaction
         }
         // Read statement by statement: the allocated range must be in hand before a later statement's error is raised.
         // The reader skips statements that return no rows (the counters): it starts at the allocation's row.
-        await using var results = await batch.ExecuteReaderAsync();
-        if (!await results.ReadAsync())
+        await using var results = async ? await batch.ExecuteReaderAsync() : batch.ExecuteReader();
+        if (!(async ? await results.ReadAsync() : results.Read()))
         {
             throw new InvalidOperationException("Allocating notification ids returned no row.");
         }
         allocated(results.GetInt64(0));
         var replaced = new List<ReplacedNotification>();
         IReadOnlyDictionary<string, int> counts = BatchWrites.None.UnreadCounts;
-        while (await results.NextResultAsync())
+        while (async ? await results.NextResultAsync() : results.NextResult())
         {
             // The only other statements that return rows: what collapse keys replaced, and the unread counts.
             if (UnreadCounts.IsCountsResult(results))
             {
-                counts = await UnreadCounts.ReadRowsAsync(results);
+                counts = await UnreadCounts.ReadRowsAsync(results, async);
             }
             else
             {
-                replaced.AddRange(await CollapseStore.ReadReplacedAsync(results));
+                replaced.AddRange(await CollapseStore.ReadReplacedAsync(results, async));
             }
         }
         var inserted = inserts.Sum(c => c.RecordsAffected);

@@ -72,11 +72,11 @@ internal static class UnreadCounts
     public static bool IsCountsResult(NpgsqlDataReader results) =>
         results.FieldCount == 2 && string.Equals(results.GetName(0), "UserId", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Reads <see cref="SelectCommand"/>'s rows.</summary>
-    public static async Task<Dictionary<string, int>> ReadRowsAsync(NpgsqlDataReader results)
+    /// <summary>Reads <see cref="SelectCommand"/>'s rows (<paramref name="async"/> false: synchronously, the task returned has completed).</summary>
+    public static async Task<Dictionary<string, int>> ReadRowsAsync(NpgsqlDataReader results, bool async)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        while (await results.ReadAsync())
+        while (async ? await results.ReadAsync() : results.Read())
         {
             counts[results.GetString(0)] = results.GetInt32(1);
         }

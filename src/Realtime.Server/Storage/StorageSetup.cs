@@ -7,6 +7,9 @@ internal static class StorageSetup
 {
     public const string ConnectionStringName = "Postgres";
 
+    /// <summary>Statements Npgsql keeps prepared per physical connection (the most used ones).</summary>
+    public const int DefaultMaxAutoPrepare = 64;
+
     public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
     {
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
@@ -19,9 +22,17 @@ internal static class StorageSetup
         // Commands are traced only inside a span (a request, a commit): background polling would make a trace per query.
         // Physical connection opens have no such filter, and are pool housekeeping: not traced.
         // No DISCARD ALL each time a pooled connection is rented: the server sets no session state (no SET,
-        // no LISTEN, no prepared statements, no temporary tables; the migrations' session lock is released
-        // in a finally, and a connection with a transaction still open is rolled back on return either way).
+        // no LISTEN, no temporary tables; the migrations' session lock is released in a finally, and a
+        // connection with a transaction still open is rolled back on return either way). The only state a
+        // connection keeps is Npgsql's own automatic preparation: a statement run MinAutoPrepare (5) times on
+        // a physical connection is prepared there, so PostgreSQL parses and plans the hot statements (the
+        // send's transaction: its SQL is constant, arrays carry the rows) once per connection, not per run.
+        // A connection string that sets Max Auto Prepare above 0 itself keeps its value.
         var pooled = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+        if (pooled.MaxAutoPrepare == 0)
+        {
+            pooled.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        }
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(pooled.ConnectionString)
             .ConfigureTracing(tracing => tracing
                 .ConfigureCommandFilter(_ => Activity.Current is not null)
