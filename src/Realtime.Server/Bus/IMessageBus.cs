@@ -27,4 +27,7 @@ internal interface IMessageBus
 
     /// <summary>Raised when the bus is connected again after an outage: time to catch up.</summary>
     event Action? Reconnected;
+
+    /// <summary>Raised when the bus loses its connection (<see cref="IsConnected"/> turns false): time to poll.</summary>
+    event Action? Disconnected;
 }

@@ -50,4 +50,10 @@ internal sealed class InProcessBus(RealtimeMetrics? metrics = null) : IMessageBu
         add { }
         remove { }
     }
+
+    public event Action? Disconnected
+    {
+        add { }
+        remove { }
+    }
 }

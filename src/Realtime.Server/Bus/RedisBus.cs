@@ -54,7 +54,11 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
         _logger = logger;
         // 2.x reports its interactive and its subscription connection apart (RESP2): each restore
         // triggers a catch-up, which is idempotent, so whichever comes last finds everything back.
-        _redis.ConnectionFailed += (_, e) => LogConnectionFailed(_logger, e.ConnectionType.ToString(), e.FailureType.ToString());
+        _redis.ConnectionFailed += (_, e) =>
+        {
+            LogConnectionFailed(_logger, e.ConnectionType.ToString(), e.FailureType.ToString());
+            Disconnected?.Invoke();
+        };
         _redis.ConnectionRestored += (_, e) =>
         {
             LogConnectionRestored(_logger, e.ConnectionType.ToString());
@@ -65,6 +69,8 @@ internal sealed partial class RedisBus : BackgroundService, IMessageBus
     public bool IsConnected => _redis.IsConnected;
 
     public event Action? Reconnected;
+
+    public event Action? Disconnected;
 
     public Task PublishAsync(NotificationBatch batch, CancellationToken cancellationToken)
     {

@@ -62,6 +62,7 @@ internal static class LiveSetup
         // Read-state events of other nodes published during a bus outage are lost; at least every
         // connected client's unread count is made right again once the bus is back.
         var unreadCounts = app.Services.GetRequiredService<UnreadCountRefresher>();
+        bus.Disconnected += sequencer.BusDisconnected;
         bus.Reconnected += () =>
         {
             sequencer.BusReconnected();

@@ -24,6 +24,9 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
     private const int PollLimit = 1_000;
     private static readonly TimeSpan FastPollingAfterReconnect = TimeSpan.FromSeconds(5);
 
+    /// <summary>Queued to end the loop's wait when the bus drops; not a batch, and nothing heard.</summary>
+    private static readonly NotificationBatch BusDropped = new(0, -1, []);
+
     private readonly Channel<NotificationBatch> _inbox = Channel.CreateUnbounded<NotificationBatch>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource<long> _start = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly IMessageBus _bus;
@@ -76,6 +79,9 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
     /// <summary>The bus is back after an outage: poll fast for a while to catch up.</summary>
     public void BusReconnected() => Volatile.Write(ref _reconnectedAt, _time.GetTimestamp());
 
+    /// <summary>The bus dropped: the loop's wait (an idle poll's length) ends now, and it polls at the outage pace.</summary>
+    public void BusDisconnected() => _inbox.Writer.TryWrite(BusDropped);
+
     /// <summary>Start-up: begin right after the last id allocated so far.</summary>
     public async Task RunAsync(CancellationToken cancellationToken) =>
         _start.TrySetResult(await _store.LastAllocatedIdAsync(cancellationToken) + 1);
@@ -123,8 +129,10 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
             : _options.IdlePollInterval;
 
     /// <summary>
-    /// Waits for the next batch, but no longer than the gap wait or the next poll, and never longer
-    /// than the outage poll interval, so a bus that drops meanwhile is noticed that fast.
+    /// Waits for the next batch, but no longer than the gap wait or the next poll. A bus that drops
+    /// meanwhile wakes it (<see cref="IMessageBus.Disconnected"/>), so an idle node wakes once per
+    /// idle poll, not every outage poll interval just to look at the bus. The timeout ends the wait
+    /// without an exception.
     /// </summary>
     private async Task ReceiveAsync(CancellationToken stoppingToken)
     {
@@ -132,10 +140,6 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         lock (_gate)
         {
             wait = PollInterval - _time.GetElapsedTime(_lastHeard);
-            if (wait > _options.OutagePollInterval)
-            {
-                wait = _options.OutagePollInterval;
-            }
             if (_gapSince is { } since && _options.GapWait - _time.GetElapsedTime(since) is var gapLeft && gapLeft < wait)
             {
                 wait = gapLeft;
@@ -147,13 +151,8 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         timeout.CancelAfter(wait);
-        try
-        {
-            await _inbox.Reader.WaitToReadAsync(timeout.Token);
-        }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-        {
-        }
+        await ((Task)_inbox.Reader.WaitToReadAsync(timeout.Token).AsTask()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        stoppingToken.ThrowIfCancellationRequested();
     }
 
     /// <summary>Moves what the bus handed in into the buffer; under <c>_gate</c>.</summary>
@@ -161,6 +160,10 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
     {
         while (_inbox.Reader.TryRead(out var batch))
         {
+            if (ReferenceEquals(batch, BusDropped))
+            {
+                continue;
+            }
             _buffer.Add(batch);
             _lastHeard = _time.GetTimestamp();
         }

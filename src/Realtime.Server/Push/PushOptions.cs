@@ -82,6 +82,14 @@ internal sealed class PushOptions : IValidatableObject
 
     public TimeSpan PollInterval => TimeSpan.FromMilliseconds(PollIntervalMilliseconds);
 
+    /// <summary>
+    /// The poll after <paramref name="idleRounds"/> rounds in a row that found nothing: the interval
+    /// doubles each time, up to 8 times it (2 s by default), so an idle node does not wake its
+    /// thread pool and PostgreSQL 8 times a second. Work this node makes itself wakes the planner
+    /// and the worker at once; only other nodes' jobs and retries coming due wait for the poll.
+    /// </summary>
+    public TimeSpan IdlePoll(int idleRounds) => PollInterval * (1 << Math.Clamp(idleRounds, 0, 3));
+
     public string EffectiveSubject => string.IsNullOrWhiteSpace(Subject) ? DefaultSubject : Subject.Trim();
 
     /// <summary>The allow-list as lowercase suffixes without leading dots; empty when any public host is allowed.</summary>

@@ -62,18 +62,21 @@ internal sealed class PushPlanner : BackgroundService
         {
             await _gate.WhenOpen.WaitAsync(stoppingToken);
             var roundInterval = _options.PlanningDelay / RoundsPerPlanningDelay;
+            var idleRounds = 0;
             while (!stoppingToken.IsCancellationRequested)
             {
                 _wake.Reader.TryRead(out _); // this round reads every batch committed so far
                 var roundStarted = _time.GetTimestamp();
                 Interlocked.Increment(ref _rounds);
-                var wait = _options.PollInterval;
+                var wait = _options.IdlePoll(idleRounds);
                 var wakeable = true;
                 try
                 {
                     var now = _time.GetUtcNow().UtcDateTime;
                     var result = await _store.PlanAsync(now, now - _options.PlanningDelay, now - _presence.NodeTimeout,
                         TimeSpan.FromSeconds(_options.MaxTtlSeconds), BatchSize, _schedule, stoppingToken);
+                    // Nothing planned and nothing about to settle (or another node plans): the next poll comes later.
+                    idleRounds = result is null || (result.Jobs == 0 && !result.More && result.NextSettlesAt is null) ? idleRounds + 1 : 0;
                     if (result is not null)
                     {
                         if (result.Jobs > 0)
@@ -123,12 +126,9 @@ internal sealed class PushPlanner : BackgroundService
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         cts.CancelAfter(timeout);
-        try
-        {
-            await _wake.Reader.ReadAsync(cts.Token);
-        }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-        {
-        }
+        // A timeout is the usual end of an idle wait: no exception for it.
+        await ((Task)_wake.Reader.WaitToReadAsync(cts.Token).AsTask()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        stoppingToken.ThrowIfCancellationRequested();
+        _wake.Reader.TryRead(out _);
     }
 }

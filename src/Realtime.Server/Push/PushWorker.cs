@@ -37,6 +37,7 @@ internal sealed class PushWorker : BackgroundService
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _hosts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, bool> _running = new();
     private readonly SemaphoreSlim _slots;
+    private int _idleRounds; // claims in a row that found nothing due (the loop's own)
     private readonly PushOutboxStore _store;
     private readonly PushSchedule _schedule;
     private readonly PushSender _sender;
@@ -84,7 +85,7 @@ internal sealed class PushWorker : BackgroundService
                 }
                 if (!claimedAll)
                 {
-                    await WaitAsync(_options.PollInterval, stoppingToken);
+                    await WaitAsync(_options.IdlePoll(_idleRounds), stoppingToken);
                 }
             }
         }
@@ -131,6 +132,7 @@ internal sealed class PushWorker : BackgroundService
             _running[task] = true;
             _ = task.ContinueWith(t => _running.TryRemove(t, out _), TaskScheduler.Default);
         }
+        _idleRounds = jobs.Count == 0 ? _idleRounds + 1 : 0;
         return jobs.Count == free;
     }
 
@@ -348,13 +350,10 @@ internal sealed class PushWorker : BackgroundService
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         cts.CancelAfter(timeout);
-        try
-        {
-            await _wake.Reader.ReadAsync(cts.Token);
-        }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-        {
-        }
+        // A timeout is the usual end of an idle wait: no exception for it.
+        await ((Task)_wake.Reader.WaitToReadAsync(cts.Token).AsTask()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        stoppingToken.ThrowIfCancellationRequested();
+        _wake.Reader.TryRead(out _);
     }
 
     private DateTime Now()
