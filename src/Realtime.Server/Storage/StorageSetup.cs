@@ -21,19 +21,8 @@ internal static class StorageSetup
 
         // Commands are traced only inside a span (a request, a commit): background polling would make a trace per query.
         // Physical connection opens have no such filter, and are pool housekeeping: not traced.
-        // No DISCARD ALL each time a pooled connection is rented: the server sets no session state (no SET,
-        // no LISTEN, no temporary tables; the migrations' session lock is released in a finally, and a
-        // connection with a transaction still open is rolled back on return either way). The only state a
-        // connection keeps is Npgsql's own automatic preparation: a statement run MinAutoPrepare (5) times on
-        // a physical connection is prepared there, so PostgreSQL parses and plans the hot statements (the
-        // send's transaction: its SQL is constant, arrays carry the rows) once per connection, not per run.
-        // A connection string that sets Max Auto Prepare above 0 itself keeps its value.
-        var pooled = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
-        if (pooled.MaxAutoPrepare == 0)
-        {
-            pooled.MaxAutoPrepare = DefaultMaxAutoPrepare;
-        }
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(pooled.ConnectionString)
+        var pooled = PooledConnectionString(connectionString);
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(pooled)
             .ConfigureTracing(tracing => tracing
                 .ConfigureCommandFilter(_ => Activity.Current is not null)
                 .ConfigureBatchFilter(_ => Activity.Current is not null)
@@ -45,5 +34,36 @@ internal static class StorageSetup
         builder.Services.AddHostedService<StartupTasks>();
         Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
         return builder;
+    }
+
+    /// <summary>
+    /// The connection string the pool uses: <paramref name="configured"/> with <c>No Reset On Close</c>, and
+    /// <c>Max Auto Prepare</c> at <see cref="DefaultMaxAutoPrepare"/> unless the configured string names it.
+    /// </summary>
+    /// <remarks>
+    /// No DISCARD ALL each time a pooled connection is rented: the server sets no session state (no SET,
+    /// no LISTEN, no temporary tables; the migrations' session lock is released in a finally, and a
+    /// connection with a transaction still open is rolled back on return either way). The only state a
+    /// connection keeps is Npgsql's own automatic preparation: a statement run MinAutoPrepare (5) times on
+    /// a physical connection is prepared there, so PostgreSQL parses and plans the hot statements (the
+    /// send's transaction: its SQL is constant, arrays carry the rows) once per connection, not per run.
+    /// A string that names Max Auto Prepare keeps its value, 0 included (a transaction-pooling PgBouncer
+    /// in front of PostgreSQL cannot keep prepared statements).
+    /// </remarks>
+    internal static string PooledConnectionString(string configured)
+    {
+        var pooled = new NpgsqlConnectionStringBuilder(configured) { NoResetOnClose = true };
+        if (!Names(configured, nameof(NpgsqlConnectionStringBuilder.MaxAutoPrepare)))
+        {
+            pooled.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        }
+        return pooled.ConnectionString;
+    }
+
+    /// <summary>Whether <paramref name="connectionString"/> sets <paramref name="property"/> (a keyword with or without spaces, any case).</summary>
+    private static bool Names(string connectionString, string property)
+    {
+        var keywords = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys;
+        return keywords.Cast<string>().Any(keyword => string.Equals(keyword.Replace(" ", ""), property, StringComparison.OrdinalIgnoreCase));
     }
 }
