@@ -152,6 +152,16 @@ public sealed class HubClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the last <c>unreadCount</c> this client received says <paramref name="expected"/>
+    /// (counts may arrive again or late; the last one is what a client shows).
+    /// </summary>
+    public Task WaitForLastUnreadCountAsync(int expected, TimeSpan timeout, string what) =>
+        Eventually.WaitUntilAsync(
+            () => Task.FromResult(Received.LastOrDefault(m => m.Target == "unreadCount")),
+            last => last is not null && last.Argument.GetProperty("unreadCount").GetInt32() == expected, timeout,
+            what, last => last?.ToString() ?? "none");
+
     /// <summary>Stops the connection (bounded).</summary>
     public async Task CloseAsync()
     {

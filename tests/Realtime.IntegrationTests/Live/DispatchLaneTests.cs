@@ -66,10 +66,7 @@ public sealed class DispatchLaneTests(ThreeDispatchLanesFixture fixture) : IClas
                 var received = (await hub.ReceivedAsync("notification", 0)).Select(n => n.GetProperty("id").GetInt64()).ToList();
                 Assert.Equal(expected, received);
                 // Nothing was read: the last count a tab gets covers every notification it got.
-                await Eventually.WaitUntilAsync(
-                    () => Task.FromResult(hub.Received.LastOrDefault(m => m.Target == "unreadCount")),
-                    last => last is not null && last.Argument.GetProperty("unreadCount").GetInt32() == expected.Count, Timeout,
-                    $"an unreadCount of {expected.Count} on a tab of {user}", last => last?.ToString() ?? "none");
+                await hub.WaitForLastUnreadCountAsync(expected.Count, Timeout, $"an unreadCount of {expected.Count} on a tab of {user}");
             }
         }
         finally

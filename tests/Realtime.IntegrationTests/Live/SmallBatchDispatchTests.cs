@@ -51,10 +51,7 @@ public sealed class SmallBatchDispatchTests(ThreeDispatchLanesFixture fixture) :
                 List<long> expected = [.. sent[user].Order()];
                 var received = (await hub.ReceivedAsync("notification", expected.Count, Timeout)).Select(n => n.GetProperty("id").GetInt64()).ToList();
                 Assert.Equal(expected, received);
-                await Eventually.WaitUntilAsync(
-                    () => Task.FromResult(hub.Received.LastOrDefault(m => m.Target == "unreadCount")),
-                    last => last is not null && last.Argument.GetProperty("unreadCount").GetInt32() == expected.Count, Timeout,
-                    $"an unreadCount of {expected.Count} on a tab of {user}", last => last?.ToString() ?? "none");
+                await hub.WaitForLastUnreadCountAsync(expected.Count, Timeout, $"an unreadCount of {expected.Count} on a tab of {user}");
             }
         }
         finally
