@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Realtime.Server.Bus;
 using Realtime.Server.Observability;
+using Realtime.Server.Operations;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Live;
@@ -149,10 +150,7 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         {
             return;
         }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        timeout.CancelAfter(wait);
-        await ((Task)_inbox.Reader.WaitToReadAsync(timeout.Token).AsTask()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        stoppingToken.ThrowIfCancellationRequested();
+        await _inbox.Reader.WaitToReadOrTimeoutAsync(wait, stoppingToken);
     }
 
     /// <summary>Moves what the bus handed in into the buffer; under <c>_gate</c>.</summary>

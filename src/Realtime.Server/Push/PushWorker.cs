@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Realtime.Server.Bus;
 using Realtime.Server.Contracts;
+using Realtime.Server.Operations;
 using Realtime.Server.Storage;
 
 namespace Realtime.Server.Push;
@@ -348,11 +349,7 @@ internal sealed class PushWorker : BackgroundService
 
     private async Task WaitAsync(TimeSpan timeout, CancellationToken stoppingToken)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        cts.CancelAfter(timeout);
-        // A timeout is the usual end of an idle wait: no exception for it.
-        await ((Task)_wake.Reader.WaitToReadAsync(cts.Token).AsTask()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        stoppingToken.ThrowIfCancellationRequested();
+        await _wake.Reader.WaitToReadOrTimeoutAsync(timeout, stoppingToken);
         _wake.Reader.TryRead(out _);
     }
 
