@@ -43,6 +43,8 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
     private readonly PresenceOptions _options;
     private readonly ILogger<PresenceWriter> _logger;
     private int _registered;
+    private readonly Lock _closeLock = new();
+    private Task? _closing;
 
     // Loop only: when this node's connection rows were last reconciled, and whether they must be at the next heartbeat.
     private long _reconciledAt;
@@ -84,13 +86,29 @@ internal sealed class PresenceWriter : BackgroundService, IStartupTask
         }
     }
 
-    /// <summary>Shutdown: stop writing, then close this node's connections and remove its row.</summary>
+    /// <summary>
+    /// Shutdown: stop writing, then close this node's connections and remove its row. A host may
+    /// be stopped twice at once (WebApplicationFactory's dispose and the app's own Run both stop
+    /// it): the rows are closed once, and every stop waits for that close, so none returns while
+    /// the node is still listed.
+    /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (Interlocked.Exchange(ref _registered, 0) == 0)
+        Task closing;
+        lock (_closeLock)
         {
-            return; // never registered, or already closed (a host may be stopped twice)
+            closing = _closing ??= CloseOwnRowsAsync(cancellationToken);
+        }
+        await closing.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>Closes this node's connections and removes its row; logs instead of throwing.</summary>
+    private async Task CloseOwnRowsAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _registered) == 0)
+        {
+            return; // never registered: there is no row to close
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(CloseTimeout);
