@@ -12,7 +12,9 @@ internal sealed class CachingLoggerFactory(ILoggerFactory inner) : ILoggerFactor
 {
     private readonly ConcurrentDictionary<string, ILogger> _loggers = new(StringComparer.Ordinal);
 
-    public ILogger CreateLogger(string categoryName) => _loggers.GetOrAdd(categoryName, inner.CreateLogger);
+    /// <remarks>Looked up first: <c>GetOrAdd(name, inner.CreateLogger)</c> alone makes a delegate on every call, and the JWT handler asks for its logger on every request.</remarks>
+    public ILogger CreateLogger(string categoryName) =>
+        _loggers.TryGetValue(categoryName, out var logger) ? logger : _loggers.GetOrAdd(categoryName, inner.CreateLogger);
 
     public void AddProvider(ILoggerProvider provider)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -66,7 +67,7 @@ internal static class RequestBody
         byte[] bytes;
         try
         {
-            bytes = await ReadUpToAsync(context.Request.Body, maxBytes, cancellationToken);
+            bytes = await ReadUpToAsync(context.Request, maxBytes, cancellationToken);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -92,18 +93,45 @@ internal static class RequestBody
         return end < 0 ? field : field[..end];
     }
 
-    private static async Task<byte[]> ReadUpToAsync(Stream body, int maxBytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// The body, at most <paramref name="maxBytes"/>. With a <c>Content-Length</c> (already checked against the
+    /// limit; the server ends the body there) it is read into one array of that size; a chunked body through
+    /// a pooled buffer. No 16 KB buffer is allocated per request: every send reads its body here.
+    /// </summary>
+    internal static async Task<byte[]> ReadUpToAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        if (request.ContentLength is { } length and > 0 && length <= maxBytes)
         {
-            if (buffer.Length + read > maxBytes)
+            var exact = new byte[length];
+            var filled = 0;
+            while (filled < exact.Length)
             {
-                throw new RequestTooLargeException();
+                var got = await request.Body.ReadAsync(exact.AsMemory(filled), cancellationToken);
+                if (got == 0)
+                {
+                    return exact[..filled];
+                }
+                filled += got;
             }
-            buffer.Write(chunk, 0, read);
+            return exact;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > maxBytes)
+                {
+                    throw new RequestTooLargeException();
+                }
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
         return buffer.ToArray();
     }
