@@ -25,6 +25,14 @@ internal interface IMessageBus
     /// <summary>False while messages from other nodes cannot arrive (their sequencers then poll PostgreSQL).</summary>
     bool IsConnected { get; }
 
+    /// <summary>
+    /// True for the bus of a node that runs alone: every commit is this node's own and reaches its
+    /// sequencer in-process, so there is no other node to lose a message from or to die between its
+    /// commit and its publish, and the sequencer's idle poll is only a rare safety net
+    /// (<see cref="Live.LiveOptions.LocalIdlePollInterval"/>).
+    /// </summary>
+    bool IsLocal => false;
+
     /// <summary>Raised when the bus is connected again after an outage: time to catch up.</summary>
     event Action? Reconnected;
 

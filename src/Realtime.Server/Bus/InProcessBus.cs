@@ -45,6 +45,8 @@ internal sealed class InProcessBus(RealtimeMetrics? metrics = null) : IMessageBu
 
     public bool IsConnected => true;
 
+    public bool IsLocal => true;
+
     public event Action? Reconnected
     {
         add { }

@@ -75,6 +75,15 @@ internal sealed class LiveOptions
     [Range(typeof(TimeSpan), Tick, Day)]
     public TimeSpan IdlePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The same for a node that runs alone (no Redis), when longer than <see cref="IdlePollInterval"/>:
+    /// its own commits reach its sequencer in-process, so the poll only catches a commit whose outcome
+    /// the node could not see (its connection broke during COMMIT) with nothing sent after it. Each poll
+    /// wakes the thread pool and queries PostgreSQL, the largest part of an idle node's own CPU.
+    /// </summary>
+    [Range(typeof(TimeSpan), Tick, Day)]
+    public TimeSpan LocalIdlePollInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The same while the bus is down and for a while after it returns: delivery goes on, slower.</summary>
     [Range(typeof(TimeSpan), Tick, Day)]
     public TimeSpan OutagePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);

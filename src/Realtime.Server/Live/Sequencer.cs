@@ -124,10 +124,12 @@ internal sealed partial class Sequencer : BackgroundService, IStartupTask
         }
     }
 
-    private TimeSpan PollInterval =>
+    internal TimeSpan PollInterval =>
         !_bus.IsConnected || (Volatile.Read(ref _reconnectedAt) is var at and not 0 && _time.GetElapsedTime(at) < FastPollingAfterReconnect)
             ? _options.OutagePollInterval
-            : _options.IdlePollInterval;
+            : _bus.IsLocal && _options.LocalIdlePollInterval > _options.IdlePollInterval
+                ? _options.LocalIdlePollInterval
+                : _options.IdlePollInterval;
 
     /// <summary>
     /// Waits for the next batch, but no longer than the gap wait or the next poll. A bus that drops

@@ -22,10 +22,12 @@ public sealed class SequencerTests(SequencerTests.NoIdlePollFixture fixture) : I
 
     private RealtimeServer Server => fixture.Server;
 
+    private Task<List<long>> CommitElsewhereAsync(string userId, int count) => CommitElsewhereAsync(fixture.Database, userId, count);
+
     /// <summary>Commits <paramref name="count"/> notifications for <paramref name="userId"/> the way another node would, titled "stored".</summary>
-    private async Task<List<long>> CommitElsewhereAsync(string userId, int count)
+    internal static async Task<List<long>> CommitElsewhereAsync(TestDatabase database, string userId, int count)
     {
-        await using var connection = await fixture.Database.OpenAsync();
+        await using var connection = await database.OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", new { key = AdvisoryLocks.NotificationIds }, transaction);
         var ids = new List<long>();
