@@ -10,9 +10,7 @@ namespace Realtime.Server.Preferences;
 /// node drops the user's entry on every node through the bus (<see cref="CacheInvalidation"/>);
 /// entries also expire after <see cref="PreferencesOptions.PreferencesCacheSeconds"/>, and the whole
 /// cache is dropped when the bus reconnects (messages sent meanwhile are lost), so a lost message
-/// leaves a node stale for seconds at most. An entry read in the second half of its life is served
-/// and reloaded in the background, so a user who is sent to often never has a send wait for the
-/// query; no entry is served past its life.
+/// leaves a node stale for seconds at most.
 /// </summary>
 internal sealed class PreferencesCache
 {
@@ -26,7 +24,6 @@ internal sealed class PreferencesCache
     private readonly PreferencesStore _store;
     private readonly TimeProvider _time;
     private readonly TimeSpan _lifetime;
-    private readonly TimeSpan _refreshAfter;
     private readonly IReadOnlySet<string> _mandatory;
     private readonly CoalescingLoader<string, EffectivePreferences> _loader;
 
@@ -38,7 +35,6 @@ internal sealed class PreferencesCache
         _store = store;
         _time = time;
         _lifetime = TimeSpan.FromSeconds(options.Value.PreferencesCacheSeconds);
-        _refreshAfter = _lifetime / 2;
         _mandatory = options.Value.MandatorySet();
         _loader = new CoalescingLoader<string, EffectivePreferences>(LoadAsync, StringComparer.Ordinal);
         bus.OnCacheInvalidation(invalidation =>
@@ -62,32 +58,22 @@ internal sealed class PreferencesCache
     /// The effective preferences of each of <paramref name="userIds"/> (every one is in the answer;
     /// the defaults for those who saved none), from this node's cache, reading the missing and
     /// expired ones from PostgreSQL in one query, shared with every other request missing users meanwhile.
-    /// Those in the second half of their life are served as they are and reloaded in the background.
     /// </summary>
     public async Task<IReadOnlyDictionary<string, EffectivePreferences>> GetManyAsync(IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
     {
         var result = new Dictionary<string, EffectivePreferences>(userIds.Count, StringComparer.Ordinal);
         List<string>? missing = null;
-        List<string>? ageing = null;
         var now = _time.GetTimestamp();
         foreach (var userId in userIds)
         {
-            if (_entries.TryGetValue(userId, out var entry) && _time.GetElapsedTime(entry.LoadedAt, now) is var age && age < _lifetime)
+            if (_entries.TryGetValue(userId, out var entry) && _time.GetElapsedTime(entry.LoadedAt, now) < _lifetime)
             {
                 result[userId] = entry.Value;
-                if (age >= _refreshAfter && entry.ClaimRefresh())
-                {
-                    (ageing ??= []).Add(userId);
-                }
             }
             else if (!result.ContainsKey(userId))
             {
                 (missing ??= []).Add(userId);
             }
-        }
-        if (ageing is not null)
-        {
-            _ = RefreshAsync(ageing);
         }
         if (missing is null)
         {
@@ -138,22 +124,6 @@ internal sealed class PreferencesCache
         return result;
     }
 
-    /// <summary>
-    /// Reloads entries still served (joining the next coalesced load). A failed reload leaves them
-    /// to expire: the first read after that loads in the foreground and meets the failure itself.
-    /// </summary>
-    private async Task RefreshAsync(List<string> userIds)
-    {
-        try
-        {
-            await _loader.LoadAsync(userIds, CancellationToken.None);
-        }
-        catch (Exception)
-        {
-            // See above: nothing is served past its life, and the foreground read reports the outage.
-        }
-    }
-
     /// <summary>Drops one user's entry on this node (the bus calls it on every node when they change).</summary>
     public void Invalidate(string userId)
     {
@@ -184,15 +154,5 @@ internal sealed class PreferencesCache
         }
     }
 
-    private sealed class Entry(EffectivePreferences value, long loadedAt)
-    {
-        private int _refreshClaimed;
-
-        public EffectivePreferences Value { get; } = value;
-
-        public long LoadedAt { get; } = loadedAt;
-
-        /// <summary>True for the one reader that is to reload this entry in the background.</summary>
-        public bool ClaimRefresh() => Interlocked.Exchange(ref _refreshClaimed, 1) == 0;
-    }
+    private sealed record Entry(EffectivePreferences Value, long LoadedAt);
 }
