@@ -97,8 +97,9 @@ export Realtime__DemoPage="${Realtime__DemoPage:-true}"
   log "ConnectionStrings__Redis not set: single node, in-process bus"
 
 # ------------------------------------------------------------------ Build ---
-# Published as deployed (ReadyToRun, see the server's csproj; the Dockerfile and loadtest/bench.sh do the same).
-log "dotnet publish src/Realtime.Server -c Release"
+# Published as deployed (self-contained composite ReadyToRun, see the server's csproj; the Dockerfile and
+# loadtest/bench.sh do the same). The first publish, and the first after a change, compiles the framework too.
+log "dotnet publish src/Realtime.Server -c Release (minutes the first time: it precompiles the framework too)"
 dotnet publish src/Realtime.Server -c Release -o src/Realtime.Server/bin/Release/publish
 
 # --------------------------------------------------------- Tokens and curl ---
