@@ -35,7 +35,7 @@ public sealed class LocalIdlePollTests
         await using var hub = await server.ConnectHubAsync(server.Tokens.User(user));
         Assert.Equal(0, (await hub.InvokeAsync("Resume", 0)).GetInt32());
 
-        var ids = await SequencerTests.CommitElsewhereAsync(database, user, 1); // committed, never published
+        var ids = await OtherNode.CommitAsync(database, user, 1); // committed, never published
 
         var notification = (await hub.NextAsync("notification")).Argument;
         Assert.Equal(ids[0], notification.GetProperty("id").GetInt64());

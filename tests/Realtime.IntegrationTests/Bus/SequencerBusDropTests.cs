@@ -1,8 +1,6 @@
-using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Realtime.IntegrationTests.Infrastructure;
 using Realtime.Server.Bus;
-using Realtime.Server.Storage;
 
 namespace Realtime.IntegrationTests.Bus;
 
@@ -40,27 +38,10 @@ public sealed class SequencerBusDropTests : IAsyncLifetime
         Assert.Equal(0, (await hub.InvokeAsync("Resume", 0)).GetInt32());
 
         _bus.Drop(); // the sequencer has been in its hour-long idle wait since the node started
-        var id = await CommitElsewhereAsync(user); // its message would have gone with the bus
+        var id = (await OtherNode.CommitAsync(_database, user, 1)).Single(); // its message would have gone with the bus
 
         var received = await hub.NextAsync("notification", DeliveryTimeout);
         Assert.Equal(id, received.Argument.GetProperty("id").GetInt64());
-    }
-
-    /// <summary>Commits one notification for <paramref name="userId"/> the way another node would, without publishing it.</summary>
-    private async Task<long> CommitElsewhereAsync(string userId)
-    {
-        await using var connection = await _database.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", new { key = AdvisoryLocks.NotificationIds }, transaction);
-        var id = await connection.ExecuteScalarAsync<long>("SELECT nextval('notification_ids')", transaction: transaction);
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO notification_contents (id, last_id, category, title, priority) VALUES (@id, @id, 'general', 'stored', 'normal');
-            INSERT INTO notifications (id, content_id, user_id, created_at) VALUES (@id, @id, @userId, now());
-            """,
-            new { id, userId }, transaction);
-        await transaction.CommitAsync();
-        return id;
     }
 
     /// <summary>This node's own bus, which the test can cut off from the (imagined) other nodes.</summary>

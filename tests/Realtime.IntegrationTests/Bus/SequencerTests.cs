@@ -1,9 +1,7 @@
-using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Realtime.IntegrationTests.Infrastructure;
 using Realtime.Server.Bus;
 using Realtime.Server.Contracts;
-using Realtime.Server.Storage;
 
 namespace Realtime.IntegrationTests.Bus;
 
@@ -22,29 +20,7 @@ public sealed class SequencerTests(SequencerTests.NoIdlePollFixture fixture) : I
 
     private RealtimeServer Server => fixture.Server;
 
-    private Task<List<long>> CommitElsewhereAsync(string userId, int count) => CommitElsewhereAsync(fixture.Database, userId, count);
-
-    /// <summary>Commits <paramref name="count"/> notifications for <paramref name="userId"/> the way another node would, titled "stored".</summary>
-    internal static async Task<List<long>> CommitElsewhereAsync(TestDatabase database, string userId, int count)
-    {
-        await using var connection = await database.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", new { key = AdvisoryLocks.NotificationIds }, transaction);
-        var ids = new List<long>();
-        for (var i = 0; i < count; i++)
-        {
-            var id = await connection.ExecuteScalarAsync<long>("SELECT nextval('notification_ids')", transaction: transaction);
-            await connection.ExecuteAsync(
-                """
-                INSERT INTO notification_contents (id, last_id, category, title, priority) VALUES (@id, @id, 'general', 'stored', 'normal');
-                INSERT INTO notifications (id, content_id, user_id, created_at) VALUES (@id, @id, @userId, now());
-                """,
-                new { id, userId }, transaction);
-            ids.Add(id);
-        }
-        await transaction.CommitAsync();
-        return ids;
-    }
+    private Task<List<long>> CommitElsewhereAsync(string userId, int count) => OtherNode.CommitAsync(fixture.Database, userId, count);
 
     /// <summary>The batch another node would publish for one id, its JSON titled "published".</summary>
     private static NotificationBatch Published(long id, string userId) => new(id, id,
