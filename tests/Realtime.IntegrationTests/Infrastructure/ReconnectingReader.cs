@@ -20,21 +20,31 @@ public static class ReconnectingReader
 
     public sealed record Outcome(List<long> Sent, List<long> Received, int Connections);
 
+    /// <summary>Each sender's sends number k·this and after wait for the reader's k-th connection.</summary>
+    public const int SendsPerConnection = 8;
+
+    /// <summary>How long a sender waits for the reader's next connection before the test gives up.</summary>
+    private static readonly TimeSpan ReaderPatience = TimeSpan.FromSeconds(30);
+
     /// <summary>
-    /// Connects every <paramref name="every"/> while <paramref name="sending"/> runs, then until it has
-    /// as many ids as were sent (bounded): the last replay may take a moment to arrive.
+    /// Starts <paramref name="send"/> with a pacing step its senders await before each send (send number i waits
+    /// for the reader's connection i / <see cref="SendsPerConnection"/>), so the sends are spread over the
+    /// reader's connections however fast the server answers. Connects every <paramref name="every"/> while the
+    /// sending runs, then until it has as many ids as were sent (bounded): the last replay may take a moment to arrive.
     /// </summary>
-    public static async Task<Outcome> ReadWhileSendingAsync(string userId, Task<List<long>> sending, TimeSpan every, Connection connect)
+    public static async Task<Outcome> ReadWhileSendingAsync(string userId, Func<Func<int, Task>, Task<List<long>>> send, TimeSpan every, Connection connect)
     {
+        var made = new ConnectionCount();
+        var sending = send(i => made.AtLeastAsync(i / SendsPerConnection).WaitAsync(ReaderPatience));
         var received = new List<long>();
-        var connections = 0;
 
         async Task ReadOnceAsync(TimeSpan listenFor)
         {
             var cursor = received.Count == 0 ? 0 : received[^1];
-            var notifications = await connect(connections, cursor, listenFor);
-            AssertIncreasingFrom(cursor, $"connection {connections} (resumed after {cursor})", notifications.Select(n => n.Id).ToList());
-            connections++;
+            var index = made.Count;
+            var notifications = await connect(index, cursor, listenFor);
+            AssertIncreasingFrom(cursor, $"connection {index} (resumed after {cursor})", notifications.Select(n => n.Id).ToList());
+            made.Increment();
             received.AddRange(IdsOf(userId, notifications));
         }
 
@@ -47,7 +57,56 @@ public static class ReconnectingReader
         {
             await ReadOnceAsync(FinalListen);
         }
-        return new Outcome(sent, received, connections);
+        return new Outcome(sent, received, made.Count);
+    }
+
+    /// <summary>The reader's connections so far, which paced senders wait for.</summary>
+    private sealed class ConnectionCount
+    {
+        private readonly Lock _lock = new();
+        private int _count;
+        private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Count
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _count;
+                }
+            }
+        }
+
+        public void Increment()
+        {
+            TaskCompletionSource reached;
+            lock (_lock)
+            {
+                _count++;
+                reached = _next;
+                _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            reached.SetResult();
+        }
+
+        /// <summary>Completes once the reader has made <paramref name="count"/> connections.</summary>
+        public async Task AtLeastAsync(int count)
+        {
+            while (true)
+            {
+                Task next;
+                lock (_lock)
+                {
+                    if (_count >= count)
+                    {
+                        return;
+                    }
+                    next = _next.Task;
+                }
+                await next;
+            }
+        }
     }
 
     /// <summary>Connections over <paramref name="transport"/>: <c>hub</c> or <c>SSE</c>.</summary>

@@ -47,8 +47,10 @@ public static class ScaleOutTraffic
     /// <paramref name="senders"/> concurrent senders, sender k through node k mod n, each sending
     /// <paramref name="sendsPerSender"/> notifications to <paramref name="userId"/> (every third also to a
     /// second user, so batches vary). Returns the ids <paramref name="userId"/> got, in increasing order.
+    /// <paramref name="beforeSend"/>, when given, is awaited before each sender's send number i (paces the senders).
     /// </summary>
-    public static async Task<List<long>> SendConcurrentlyAsync(string userId, IReadOnlyList<Uri> nodes, int senders, int sendsPerSender)
+    public static async Task<List<long>> SendConcurrentlyAsync(string userId, IReadOnlyList<Uri> nodes, int senders, int sendsPerSender,
+        Func<int, Task>? beforeSend = null)
     {
         var ids = new ConcurrentBag<long>();
         await Task.WhenAll(Enumerable.Range(0, senders).Select(sender => Task.Run(async () =>
@@ -56,6 +58,10 @@ public static class ScaleOutTraffic
             using var client = Client(nodes[sender % nodes.Count], TestTokens.Default.Service($"sender-{sender}"));
             for (var i = 0; i < sendsPerSender; i++)
             {
+                if (beforeSend is not null)
+                {
+                    await beforeSend(i);
+                }
                 object body = i % 3 == 0
                     ? new { userIds = new[] { userId, userId + "-other" }, title = $"s{sender}-{i}" }
                     : new { userId, title = $"s{sender}-{i}" };

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using Dapper;
 using Realtime.IntegrationTests.Infrastructure;
 
@@ -19,33 +17,9 @@ public sealed class NoGapNoDuplicateTests(ServerFixture fixture) : IClassFixture
 
     private RealtimeServer Server => fixture.Server;
 
-    /// <summary>Concurrent senders to one user; some sends also go to a second user, so batches vary in size.</summary>
-    private Task<List<long>> SendConcurrentlyAsync(string userId) => SendConcurrentlyAsync(userId, [Server]);
-
-    /// <summary>Sender k sends through node k mod n.</summary>
-    private static async Task<List<long>> SendConcurrentlyAsync(string userId, RealtimeServer[] nodes, CancellationToken cancellationToken = default)
-    {
-        var ids = new ConcurrentBag<long>();
-        await Task.WhenAll(Enumerable.Range(0, Senders).Select(sender => Task.Run(async () =>
-        {
-            var node = nodes[sender % nodes.Length];
-            using var client = node.CreateApiClient(node.Tokens.Service($"sender-{sender}"));
-            for (var i = 0; i < SendsPerSender; i++)
-            {
-                object body = i % 3 == 0
-                    ? new { userIds = new[] { userId, userId + "-other" }, title = $"s{sender}-{i}" }
-                    : new { userId, title = $"s{sender}-{i}" };
-                var response = await client.PostAsJsonAsync("/api/notifications", body, cancellationToken);
-                response.EnsureSuccessStatusCode();
-                var sent = await response.Content.ReadFromJsonAsync<RealtimeServer.SendResult>(cancellationToken);
-                foreach (var item in sent!.Notifications.Where(n => n.UserId == userId))
-                {
-                    ids.Add(item.Id);
-                }
-            }
-        }, cancellationToken)));
-        return ids.Order().ToList();
-    }
+    /// <summary>Concurrent senders to one user through this class's node (see <see cref="ScaleOutTraffic.SendConcurrentlyAsync"/>).</summary>
+    private Task<List<long>> SendConcurrentlyAsync(string userId, Func<int, Task>? beforeSend = null) =>
+        ScaleOutTraffic.SendConcurrentlyAsync(userId, [Server.BaseAddress], Senders, SendsPerSender, beforeSend);
 
     [Fact]
     public async Task ACursorReaderInPostgresNeverSkipsAnIdWhileTwoNodesCommitConcurrently()
@@ -55,7 +29,7 @@ public sealed class NoGapNoDuplicateTests(ServerFixture fixture) : IClassFixture
         await using var connection = await fixture.Database.OpenAsync();
         var seen = new List<long>();
         long cursor = 0;
-        var sending = SendConcurrentlyAsync(user, [Server, secondNode]);
+        var sending = ScaleOutTraffic.SendConcurrentlyAsync(user, [Server.BaseAddress, secondNode.BaseAddress], Senders, SendsPerSender);
 
         // Reads as fast as it can (every millisecond) until the senders are done.
         await Eventually.WaitUntilAsync(
@@ -87,7 +61,7 @@ public sealed class NoGapNoDuplicateTests(ServerFixture fixture) : IClassFixture
     public async Task AReaderReconnectingEvery40MillisecondsGetsEveryIdOnceInIncreasingOrder(string transport)
     {
         var user = $"{transport}-reconnecting-" + Guid.NewGuid().ToString("N")[..8];
-        var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, SendConcurrentlyAsync(user), ReconnectEvery,
+        var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, pace => SendConcurrentlyAsync(user, pace), ReconnectEvery,
             ReconnectingReader.Over(transport, _ => Server, Server.Tokens.User(user)));
 
         Assert.True(outcome.Connections > 3, $"only {outcome.Connections} connections: the test did not exercise reconnecting");

@@ -117,8 +117,8 @@ public sealed class TwoNodeDeliveryTests(ScaleOutFixture cluster, ITestOutputHel
     public async Task AReaderAlternatingNodesEvery40MillisecondsGetsEveryIdOnceInIncreasingOrderWhileBothNodesCommit(string transport)
     {
         var user = NewUser($"{transport}-alternating");
-        var sending = SendConcurrentlyAsync(user, [A.BaseAddress, B.BaseAddress], Senders, SendsPerSender);
-        var outcome = await ReconnectingReader.ReadWhileSendingAsync(user, sending, ReconnectEvery,
+        var outcome = await ReconnectingReader.ReadWhileSendingAsync(user,
+            pace => SendConcurrentlyAsync(user, [A.BaseAddress, B.BaseAddress], Senders, SendsPerSender, pace), ReconnectEvery,
             ReconnectingReader.Over(transport, index => cluster.Nodes[index % 2], A.Tokens.User(user)));
 
         Assert.True(outcome.Connections > 4, $"only {outcome.Connections} connections: the test did not exercise reconnecting");
