@@ -89,7 +89,12 @@ internal sealed record LoadTestOptions
     public int? Bulk { get; init; }
     public int MaxInFlight { get; init; } = 2_000;
     public double DrainSeconds { get; init; } = 10;
-    public double WarmupSeconds { get; init; } = 3;
+    /// <summary>
+    /// 30 s: a freshly started .NET server keeps recompiling its hot code (tiered compilation
+    /// rejits ReadyToRun code at tier 1) for 15–30 s under load, so a shorter warm-up measures
+    /// the JIT's CPU and pauses rather than the server (BENCHMARKS.md "End-to-end latency").
+    /// </summary>
+    public double WarmupSeconds { get; init; } = 30;
     public int PerProcess { get; init; } = DefaultPerProcessConnections;
     public int SourceAddresses { get; init; } = 50;
     public string? JsonPath { get; init; }
@@ -274,8 +279,8 @@ internal sealed record LoadTestOptions
           -c, --concurrency N (64, sends)  --bulk N (100, sends and push; 1000, storage)
           --max-in-flight N (2000: open-loop sends past it are counted as skipped)
           --drain SECONDS (10: how long to wait for the last deliveries)
-          --warmup SECONDS (3: latency, fanout, sends and push first run this long at the same rate,
-                       unmeasured, so JIT and pools are warm; 0 for none)
+          --warmup SECONDS (30: latency, fanout, sends and push first run this long at the same rate,
+                       unmeasured, so tiered JIT has settled and pools are warm; 0 for none)
           --key KEY --issuer ISS --audience AUD  HS256 token minting (default: Auth__SigningKey,
                        Auth__Issuer or realtime-dev, Auth__Audience or realtime), the claims of
                        scripts/mint-token.sh

@@ -12,7 +12,7 @@ public sealed class PushScenarioRerunTests(LoadTestTargets targets) : IClassFixt
     public async Task ASecondPushRunOfTheSameRunIdReplacesTheFirstRunsSubscriptionsAndPushesEverything()
     {
         var runId = "rerun" + Guid.NewGuid().ToString("N")[..8];
-        string[] args = ["push", "-n", "10", "-r", "20", "-d", "0.5", "--bulk", "5", "--run-id", runId, "--postgres", targets.Database.ConnectionString];
+        string[] args = ["push", "-n", "10", "-r", "20", "-d", "0.5", "--bulk", "5", "--warmup", "0.5", "--run-id", runId, "--postgres", targets.Database.ConnectionString];
 
         await targets.RunAsync("realtime", args);
         var second = await targets.RunAsync("realtime", args);
