@@ -47,6 +47,7 @@ internal static class LatencyScenario
             }, context.CancellationToken);
             await StormScenario.DrainAsync(receivers, ledger, TimeSpan.FromSeconds(options.DrainSeconds), context.CancellationToken);
         }
+        var connectedAtEnd = (await receivers.StatusAsync()).Connected;
         var cpuAfter = context.ServerCpu();
         var clusterCpuAfter = context.ClusterCpu();
         var measured = Stopwatch.GetElapsedTime(start);
@@ -56,6 +57,7 @@ internal static class LatencyScenario
         result.Add("sends skipped (generator saturated)", loop.Skipped);
         sender.AddTo(result, "sends");
         Receivers.AddDeliveries(result, ledger);
+        result.Add("still connected at the end", connectedAtEnd); // a user whose connection dropped gets nothing more (no reconnects here)
         result.Add("deliveries (/s)", ledger.Delivered / Math.Max(0.001, window.TotalSeconds));
         if (cpuBefore is { } before && cpuAfter is { } after && sender.Ok > 0)
         {
