@@ -12,14 +12,17 @@
 # Every argument goes to the tool (see: dotnet loadtest/Realtime.LoadTest/bin/Release/net10.0/Realtime.LoadTest.dll --help).
 # BENCH_KEEP_LIMITS=1: the servers keep their default rate limits (otherwise all 0).
 # BENCH_TARGETS: both (default), realtime or baseline. Ports: BENCH_PORT (5377; the baseline +1).
-# BENCH_TWO_NODE=1: Realtime runs as two nodes through a throwaway Redis (needs redis-server): the
-# tool's clients connect to the first, sends go to a second node on BENCH_PORT+2 (the baseline has
-# no backplane, so it stays one node).
-# BENCH_NODES=N (N >= 2): Realtime runs as N nodes sharing one PostgreSQL and a throwaway Redis: the
-# tool starts the first on BENCH_PORT, this script the others on BENCH_PORT+2 .. BENCH_PORT+N; the
+# BENCH_TWO_NODE=1: each server runs as two nodes through a throwaway Redis (needs redis-server; the
+# baseline through SignalR's Redis backplane): the tool's clients connect to the first, sends go to a
+# second node on BENCH_PORT+2.
+# BENCH_NODES=N (N >= 2): each server runs as N nodes through one throwaway Redis (Realtime also
+# sharing one PostgreSQL; the baseline through SignalR's Redis backplane): the first on BENCH_PORT
+# (Realtime) or BENCH_PORT+1 (baseline), the others on BENCH_PORT+2 .. BENCH_PORT+N for both; the
 # tool's clients are spread over all of them (client i on node i mod N), sends go to the first.
-# Each node's connection pool is cut to 150/N so that N pools fit PostgreSQL's 200 connections.
-#   BENCH_NODES=6 BENCH_TARGETS=realtime loadtest/bench.sh latency -n 100000 -r 100 -d 10 --per-process 17000
+# The tool starts a target's nodes just before its run and stops them all after (its --command
+# with node=), so the two servers' nodes never run at the same time.
+# Each Realtime node's connection pool is cut to 150/N so that N pools fit PostgreSQL's 200 connections.
+#   BENCH_NODES=6 loadtest/bench.sh latency -n 100000 -r 100 -d 10 --per-process 17000
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,10 +34,8 @@ as_postgres() {
   if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
-pgdir="" node_b="" redis_port="" extra_nodes=()
+pgdir="" redis_port=""
 cleanup() {
-  [[ -n $node_b ]] && kill "$node_b" 2>/dev/null
-  for pid in "${extra_nodes[@]}"; do kill "$pid" 2>/dev/null; done
   [[ -n $redis_port ]] && redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1
   if [[ -n $pgdir && -f $pgdir/postmaster.pid ]]; then
     as_postgres pg_ctl -D "$pgdir" -m immediate stop >/dev/null 2>&1 || true
@@ -78,44 +79,29 @@ export Serilog__MinimumLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production
 # The push scenario's fake push service is on loopback over http.
 export Push__AllowInsecureEndpoints=true
 
-send=""
+# More nodes: the same URLs for both targets (they run one after the other), started by the tool.
+more=""
 if [[ ${BENCH_TWO_NODE:-0} == 1 ]]; then
-  redis_port=$((port + 20000))
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --logfile /tmp/realtime-bench-redis.log
-  export ConnectionStrings__Redis="127.0.0.1:$redis_port"
-  ASPNETCORE_URLS="http://127.0.0.1:$((port + 2))" dotnet "$server_dll" \
-    >/tmp/realtime-loadtest-node-b.log 2>&1 &
-  node_b=$!
-  for _ in $(seq 600); do
-    curl -fs "http://127.0.0.1:$((port + 2))/health/ready" >/dev/null && break
-    sleep 0.1
-  done
-  send=",send=http://127.0.0.1:$((port + 2))"
-  log "two nodes through Redis 127.0.0.1:$redis_port: clients on :$port, sends to :$((port + 2))"
+  ((nodes == 1)) || { echo "BENCH_TWO_NODE and BENCH_NODES: one or the other" >&2; exit 2; }
+  more=",send=http://127.0.0.1:$((port + 2))"
+  log "two nodes per server through Redis: clients on the first, sends to :$((port + 2))"
 fi
-
 if ((nodes > 1)); then
+  for n in $(seq 2 "$nodes"); do
+    more="$more,node=http://127.0.0.1:$((port + n))"
+  done
+  log "$nodes nodes per server through Redis, the others on :$((port + 2))..:$((port + nodes)); sends to the first"
+fi
+if [[ -n $more ]]; then
   redis_port=$((port + 20000))
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --logfile /tmp/realtime-bench-redis.log
   export ConnectionStrings__Redis="127.0.0.1:$redis_port"
-  for n in $(seq 2 "$nodes"); do
-    ASPNETCORE_URLS="http://127.0.0.1:$((port + n))" dotnet "$server_dll" \
-      >"/tmp/realtime-loadtest-node-$n.log" 2>&1 &
-    extra_nodes+=($!)
-    send="$send,node=http://127.0.0.1:$((port + n))"
-  done
-  for n in $(seq 2 "$nodes"); do
-    for _ in $(seq 600); do
-      curl -fs "http://127.0.0.1:$((port + n))/health/ready" >/dev/null && break
-      sleep 0.1
-    done
-  done
-  log "$nodes nodes through Redis 127.0.0.1:$redis_port on :$port and :$((port + 2))..:$((port + nodes)); sends to :$port"
+  log "Redis on 127.0.0.1:$redis_port"
 fi
 
-realtime=(--target "realtime=http://127.0.0.1:$port$send"
+realtime=(--target "realtime=http://127.0.0.1:$port$more"
   --command "realtime=dotnet $server_dll")
-baseline=(--target "baseline=http://127.0.0.1:$((port + 1))"
+baseline=(--target "baseline=http://127.0.0.1:$((port + 1))$more"
   --command "baseline=dotnet $baseline_dll")
 case ${BENCH_TARGETS:-both} in
   both) targets=("${realtime[@]}" "${baseline[@]}") ;;

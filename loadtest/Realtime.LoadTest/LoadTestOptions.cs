@@ -251,7 +251,10 @@ internal sealed record LoadTestOptions
                        tool finds the process listening on the target's port (loopback only).
           --command NAME=COMMAND  start that target as a child process (/bin/sh -c COMMAND, with
                        ASPNETCORE_URLS set to its URL) just before its run and stop it after; storm
-                       needs it to kill and restart the node.
+                       needs it to kill and restart the node. With node= (or a send= URL that is
+                       not a client URL) it starts the same command for each of those URLs too,
+                       before the first, and stops them all after the target's run (the storm
+                       kills only the first); latency then adds every node's CPU.
 
         Clients:
           --client light|official  light (default): this tool's own raw-WebSocket client for the

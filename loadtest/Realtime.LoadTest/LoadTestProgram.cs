@@ -75,6 +75,7 @@ internal static class LoadTestProgram
 
     public static async Task<ScenarioResult> RunTargetAsync(LoadTestOptions options, Target target, string[] args, CancellationToken cancellationToken)
     {
+        await using var others = target.Command is null || options.Worker ? null : await StartOtherNodesAsync(options, target, cancellationToken);
         await using var launcher = target.Command is null ? null : new ServerLauncher(target);
         if (launcher is not null)
         {
@@ -94,8 +95,22 @@ internal static class LoadTestProgram
         {
             Console.Error.WriteLine($"{target.Name}: {options.Scenario} against {target.Url}" + (target.SendUrl != target.Url ? $", sends to {target.SendUrl}" : ""));
         }
-        var context = new ScenarioContext(options, target, launcher, cancellationToken);
+        var context = new ScenarioContext(options, target, launcher, cancellationToken) { OtherNodes = others };
         return await RunScenarioAsync(context, args);
+    }
+
+    private static async Task<OtherNodes?> StartOtherNodesAsync(LoadTestOptions options, Target target, CancellationToken cancellationToken)
+    {
+        var urls = OtherNodes.UrlsOf(target);
+        if (urls.Count == 0)
+        {
+            return null;
+        }
+        if (!options.Quiet)
+        {
+            Console.Error.WriteLine($"{target.Name}: starting `{target.Command}` on {string.Join(", ", urls)} too (logs: {Path.GetTempPath()}realtime-loadtest-{target.Name}-PORT.log)");
+        }
+        return await OtherNodes.StartAsync(target, cancellationToken);
     }
 
     public static Task<ScenarioResult> RunScenarioAsync(ScenarioContext context, string[] args) => context.Options.Scenario switch

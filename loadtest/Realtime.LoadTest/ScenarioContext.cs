@@ -26,6 +26,15 @@ internal sealed class ScenarioContext(LoadTestOptions options, Target target, Se
 
     public TimeSpan? ServerCpu() => ServerProbe.CpuTime(ServerPid);
 
+    /// <summary>The cluster's other nodes when the tool started them (node=, send= with a --command).</summary>
+    public OtherNodes? OtherNodes { get; init; }
+
+    /// <summary>The CPU of every node the tool started, the first included; null unless it started other nodes.</summary>
+    public TimeSpan? ClusterCpu() =>
+        OtherNodes is { Count: > 0 } others && ServerCpu() is { } first
+            ? others.Pids.Aggregate(first, (sum, pid) => sum + (ServerProbe.CpuTime(pid) ?? TimeSpan.Zero))
+            : null;
+
     private bool ClientsIsLoopback => Target.Url.IsLoopback;
 
     public ScenarioResult NewResult(string scenario) => new(scenario, Target.Name);

@@ -12,6 +12,8 @@ namespace Realtime.Baselines.VanillaSignalR;
 /// The baseline: the SignalR notification hub a user would write in an afternoon instead of
 /// running Realtime. JWT (HS256, the same Auth__SigningKey / Auth__Issuer / Auth__Audience), one
 /// group per user, <c>Clients.All</c> for broadcasts, nothing persisted, no ordering, no resume.
+/// With <c>ConnectionStrings:Redis</c> set it scales out as SignalR's documentation says, through
+/// the official Redis backplane (several nodes, one Redis); without it, one node.
 /// It exposes the endpoints the load test drives, so the same scenarios run against both:
 /// <c>/hubs/notifications</c>, <c>POST /api/notifications</c>, <c>POST /api/broadcasts</c>, <c>/health/ready</c>,
 /// and <c>/metrics</c> with the runtime's GC figures.
@@ -52,7 +54,11 @@ public static class VanillaSignalRApp
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy("send", policy => policy.RequireAssertion(c => HasScope(c.User, "notifications:send")))
             .AddPolicy("broadcast", policy => policy.RequireAssertion(c => c.User.IsInRole("admin") || HasScope(c.User, "notifications:broadcast")));
-        builder.Services.AddSignalR();
+        var signalR = builder.Services.AddSignalR();
+        if (builder.Configuration.GetConnectionString("Redis") is { Length: > 0 } redis)
+        {
+            signalR.AddStackExchangeRedis(redis); // scaled out: every node's sends reach every node's connections
+        }
         builder.Services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
         builder.Services.AddSingleton<IdSource>();
 

@@ -28,6 +28,7 @@ internal static class LatencyScenario
         await Warmup.RunAsync(context, receivers, 1, s => s.SendAsync(users[Random.Shared.Next(users.Length)], DeliveryLedger.WarmupSeq, context.CancellationToken));
         var start = Stopwatch.GetTimestamp();
         var cpuBefore = context.ServerCpu();
+        var clusterCpuBefore = context.ClusterCpu();
         (long Issued, long Skipped) loop;
         await using (Progress.Start(context, "latency", () =>
             $"sent {sender.Ok:N0}, failed {sender.Failed:N0}, delivered {ledger.Delivered:N0}, p99 {ledger.EndToEnd.PercentileMs(99):0.0} ms"))
@@ -46,13 +47,17 @@ internal static class LatencyScenario
             }, context.CancellationToken);
             await StormScenario.DrainAsync(receivers, ledger, TimeSpan.FromSeconds(options.DrainSeconds), context.CancellationToken);
         }
+        var connectedAtEnd = (await receivers.StatusAsync()).Connected;
         var cpuAfter = context.ServerCpu();
+        var clusterCpuAfter = context.ClusterCpu();
+        var measured = Stopwatch.GetElapsedTime(start);
         await receivers.FinishAsync(ledger);
         var window = Stopwatch.GetElapsedTime(start, Math.Max(ledger.LastDeliveryTimestamp, start + 1));
         result.Add("sends offered (/s)", options.Rate);
         result.Add("sends skipped (generator saturated)", loop.Skipped);
         sender.AddTo(result, "sends");
         Receivers.AddDeliveries(result, ledger);
+        result.Add("still connected at the end", connectedAtEnd); // a user whose connection dropped gets nothing more (no reconnects here)
         result.Add("deliveries (/s)", ledger.Delivered / Math.Max(0.001, window.TotalSeconds));
         if (cpuBefore is { } before && cpuAfter is { } after && sender.Ok > 0)
         {
@@ -61,6 +66,12 @@ internal static class LatencyScenario
             // connects, warm-up, JIT included), what a freshly (re)started node pays.
             result.Add("server CPU per send, measured part (µs)", (after - before).TotalMicroseconds / sender.Ok);
             result.Add("server CPU from its start to the end (s)", after.TotalSeconds);
+        }
+        if (clusterCpuBefore is { } clusterBefore && clusterCpuAfter is { } clusterAfter)
+        {
+            // Every node the tool started (the first node's sends, the others' deliveries, everyone's idle connections) and the first alone.
+            result.Add("all nodes' CPU, measured part (% of a core)", 100 * (clusterAfter - clusterBefore).TotalSeconds / measured.TotalSeconds);
+            result.Add("first node's CPU, measured part (% of a core)", 100 * (cpuAfter!.Value - cpuBefore!.Value).TotalSeconds / measured.TotalSeconds);
         }
         return result;
     }

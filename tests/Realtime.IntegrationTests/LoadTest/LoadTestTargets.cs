@@ -30,6 +30,7 @@ public sealed class LoadTestTargets : IAsyncLifetime
             "--Auth:SigningKey=" + TestTokens.DefaultSigningKey,
             "--Auth:Issuer=" + TestTokens.DefaultIssuer,
             "--Auth:Audience=" + TestTokens.DefaultAudience,
+            "--ConnectionStrings:Redis=", // one node: not test.sh's Redis from the environment
         ]);
         await _baseline.StartAsync();
         BaselineUrl = new Uri(_baseline.Urls.First());
