@@ -134,7 +134,7 @@ internal sealed class ClientPool : IAsyncDisposable
         var wsHub = new UriBuilder(hub) { Scheme = hub.Scheme == "https" ? "wss" : "ws" }.Uri;
         return _options.Client == ClientKind.Official
             ? new OfficialHubClient(index, hub, sockets.Invoker(index), ledger, _options.MessagePack)
-            : new LightHubClient(index, wsHub, sockets.Invoker(index), sockets.Dialer(index), ledger);
+            : new LightHubClient(index, wsHub, sockets.Invoker(index), ledger);
     }
 
     private async Task PingLoopAsync(CancellationToken cancellationToken)

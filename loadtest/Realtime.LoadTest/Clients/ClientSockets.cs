@@ -11,7 +11,6 @@ internal sealed class ClientSockets : IDisposable
 {
     private readonly SocketsHttpHandler[] _handlers;
     private readonly HttpClient[] _clients;
-    private readonly WebSocketDialer[] _dialers;
 
     public ClientSockets(Uri target, int sourceAddresses, int offset = 0)
     {
@@ -19,21 +18,15 @@ internal sealed class ClientSockets : IDisposable
         var count = loopback ? Math.Max(1, sourceAddresses) : 1;
         _handlers = new SocketsHttpHandler[count];
         _clients = new HttpClient[count];
-        _dialers = new WebSocketDialer[count];
         for (var i = 0; i < count; i++)
         {
             var local = loopback ? new IPAddress([127, 0, 0, (byte)(2 + (i + offset) % 250)]) : null;
-            var remote = loopback ? new IPEndPoint(target.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(target.Host), target.Port) : null;
-            _handlers[i] = Handler(local, remote);
-            _dialers[i] = new WebSocketDialer(local, remote ?? (EndPoint)new DnsEndPoint(target.Host, target.Port));
+            _handlers[i] = Handler(local, loopback ? new IPEndPoint(target.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(target.Host), target.Port) : null);
             _clients[i] = new HttpClient(_handlers[i], disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
         }
     }
 
     public HttpMessageInvoker Invoker(int index) => _clients[index % _clients.Length];
-
-    /// <summary>Plain ws:// connections leaving from the same source address as <see cref="Invoker"/>'s.</summary>
-    public WebSocketDialer Dialer(int index) => _dialers[index % _dialers.Length];
 
     public HttpClient Http(int index) => _clients[index % _clients.Length];
 

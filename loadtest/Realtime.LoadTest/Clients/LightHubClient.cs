@@ -8,13 +8,13 @@ namespace Realtime.LoadTest.Clients;
 
 /// <summary>
 /// This tool's own SignalR client for the JSON hub protocol over a WebSocket connected directly
-/// (no negotiate; ws:// through <see cref="WebSocketDialer"/>, wss:// through <see cref="ClientWebSocket"/>): the handshake, 0x1E-separated records, pings (sent by <see cref="ClientPool"/>
+/// (no negotiate): the handshake, 0x1E-separated records, pings (sent by <see cref="ClientPool"/>
 /// every 15 s, a share each second; the server's are ignored), <c>Resume</c> invocations and their completions, and
 /// <c>notification</c> invocations read with <see cref="NotificationScanner"/>. A connection costs
 /// a socket, a ClientWebSocket and a 4 KB receive buffer, so 18,000 fit in one process where the
 /// official client would need several hundred MB more.
 /// </summary>
-internal sealed class LightHubClient(int index, Uri hubUrl, HttpMessageInvoker invoker, WebSocketDialer dialer, DeliveryLedger ledger) : ILiveClient
+internal sealed class LightHubClient(int index, Uri hubUrl, HttpMessageInvoker invoker, DeliveryLedger ledger) : ILiveClient
 {
     private const byte RecordSeparator = 0x1E;
     private const int ReceiveBufferBytes = 4096;
@@ -22,7 +22,7 @@ internal sealed class LightHubClient(int index, Uri hubUrl, HttpMessageInvoker i
     private static readonly byte[] PingMessage = "{\"type\":6}\u001e"u8.ToArray();
 
     private readonly SemaphoreSlim _sendLock = new(1, 1);
-    private WebSocket? _socket;
+    private ClientWebSocket? _socket;
     private TaskCompletionSource _closed = NewClosed();
     private TaskCompletionSource<long>? _invocation;
     private int _invocationId;
@@ -42,11 +42,13 @@ internal sealed class LightHubClient(int index, Uri hubUrl, HttpMessageInvoker i
     {
         _closed = NewClosed();
         _carryLength = 0;
-        WebSocket? socket = null;
+        var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.Zero; // SignalR pings keep it alive
+        socket.Options.SetBuffer(ReceiveBufferBytes, 1024);
+        _socket = socket;
         try
         {
-            socket = await OpenAsync(cancellationToken);
-            _socket = socket;
+            await socket.ConnectAsync(hubUrl, invoker, cancellationToken);
             await socket.SendAsync(Handshake, WebSocketMessageType.Text, true, cancellationToken);
             var buffer = new byte[ReceiveBufferBytes];
             var (answer, rest) = await ReceiveHandshakeAsync(socket, buffer, cancellationToken);
@@ -65,30 +67,9 @@ internal sealed class LightHubClient(int index, Uri hubUrl, HttpMessageInvoker i
         catch
         {
             IsConnected = false;
-            socket?.Abort();
-            socket?.Dispose();
-            _closed.TrySetResult();
-            throw;
-        }
-    }
-
-    private async Task<WebSocket> OpenAsync(CancellationToken cancellationToken)
-    {
-        if (hubUrl.Scheme == "ws")
-        {
-            return await dialer.ConnectAsync(hubUrl, cancellationToken);
-        }
-        var socket = new ClientWebSocket();
-        socket.Options.KeepAliveInterval = TimeSpan.Zero; // SignalR pings keep it alive
-        socket.Options.SetBuffer(ReceiveBufferBytes, 1024);
-        try
-        {
-            await socket.ConnectAsync(hubUrl, invoker, cancellationToken);
-            return socket;
-        }
-        catch
-        {
+            socket.Abort();
             socket.Dispose();
+            _closed.TrySetResult();
             throw;
         }
     }
@@ -120,7 +101,7 @@ internal sealed class LightHubClient(int index, Uri hubUrl, HttpMessageInvoker i
         return await invocation.Task.WaitAsync(cancellationToken);
     }
 
-    private async Task SendAsync(WebSocket socket, byte[] message, CancellationToken cancellationToken)
+    private async Task SendAsync(ClientWebSocket socket, byte[] message, CancellationToken cancellationToken)
     {
         await _sendLock.WaitAsync(cancellationToken);
         try
@@ -133,7 +114,7 @@ internal sealed class LightHubClient(int index, Uri hubUrl, HttpMessageInvoker i
         }
     }
 
-    private static async Task<(byte[] Answer, byte[] Remainder)> ReceiveHandshakeAsync(WebSocket socket, byte[] buffer, CancellationToken cancellationToken)
+    private static async Task<(byte[] Answer, byte[] Remainder)> ReceiveHandshakeAsync(ClientWebSocket socket, byte[] buffer, CancellationToken cancellationToken)
     {
         var length = 0;
         while (true)
@@ -156,7 +137,7 @@ internal sealed class LightHubClient(int index, Uri hubUrl, HttpMessageInvoker i
         }
     }
 
-    private async Task ReceiveLoopAsync(WebSocket socket, byte[] buffer)
+    private async Task ReceiveLoopAsync(ClientWebSocket socket, byte[] buffer)
     {
         try
         {
