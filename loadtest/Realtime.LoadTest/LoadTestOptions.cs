@@ -271,8 +271,7 @@ internal sealed record LoadTestOptions
 
         Clients:
           --client light|official  light (default): this tool's own raw-WebSocket client for the
-                       JSON hub protocol (it opens ws:// itself: TCP, the HTTP/1.1 upgrade with its
-                       key checked, RFC 6455 frames; 0x1E-framed records, handshake, pings every 10 s spread over clients, Resume)
+                       JSON hub protocol (0x1E-framed records, handshake, pings every 10 s spread over clients, Resume)
                        that reads only id, data.seq and data.sentAt of each message: measured here
                        18 KB managed / 34 KB RSS per connection, and little CPU per delivery, which
                        matters when the generator shares the machine's cores with the server.
