@@ -6,7 +6,8 @@
 #
 #   loadtest/bench.sh latency -n 2000 -r 1000 -d 15
 #   loadtest/bench.sh fanout -n 5000 -r 20 -d 15
-#   BENCH_TARGETS=realtime loadtest/bench.sh storm -n 2000 -r 200
+#   loadtest/bench.sh storm -n 2000 -r 200   # the baseline too: it keeps nothing (resume=none), so the
+#                                            # tool counts what it acknowledged and never delivered
 #   BENCH_TWO_NODE=1 loadtest/bench.sh storm -n 2000 -r 200   # clients on node A (killed), sends to node B
 #
 # Every argument goes to the tool (see: dotnet loadtest/Realtime.LoadTest/bin/Release/net10.0/Realtime.LoadTest.dll --help).
@@ -101,7 +102,7 @@ fi
 
 realtime=(--target "realtime=http://127.0.0.1:$port$more"
   --command "realtime=dotnet $server_dll")
-baseline=(--target "baseline=http://127.0.0.1:$((port + 1))$more"
+baseline=(--target "baseline=http://127.0.0.1:$((port + 1))$more,resume=none"
   --command "baseline=dotnet $baseline_dll")
 case ${BENCH_TARGETS:-both} in
   both) targets=("${realtime[@]}" "${baseline[@]}") ;;

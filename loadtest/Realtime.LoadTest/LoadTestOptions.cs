@@ -29,12 +29,18 @@ internal sealed record Target(string Name, Uri Url, Uri SendUrl, string? Command
     /// <summary>Where clients connect: client i goes to node i mod the node count.</summary>
     public IReadOnlyList<Uri> ClientUrls => [Url, .. OtherNodes];
 
+    /// <summary>
+    /// False (resume=none) for a server that keeps nothing and whose <c>Resume</c> replays nothing (the
+    /// baseline): the storm then reports what it acknowledged and never delivered under rows of their own.
+    /// </summary>
+    public bool Resumes { get; init; } = true;
+
     /// <summary>This target for a worker process: its name and client URLs (the parent sends and runs the server).</summary>
     public string ClientSpec() => Name + "=" + Url + string.Concat(OtherNodes.Select(n => ",node=" + n));
 
     public static Target Parse(string text)
     {
-        // NAME=URL[,send=URL][,pid=PID][,node=URL...]   (or just URL: named after its port)
+        // NAME=URL[,send=URL][,pid=PID][,node=URL...][,resume=none]   (or just URL: named after its port)
         var parts = text.Split(',');
         var head = parts[0];
         var eq = head.IndexOf('=', StringComparison.Ordinal);
@@ -44,6 +50,7 @@ internal sealed record Target(string Name, Uri Url, Uri SendUrl, string? Command
         var send = url;
         int? pid = null;
         var nodes = new List<Uri>();
+        var resumes = true;
         foreach (var part in parts.Skip(1))
         {
             if (part.StartsWith("node=", StringComparison.Ordinal))
@@ -58,12 +65,16 @@ internal sealed record Target(string Name, Uri Url, Uri SendUrl, string? Command
             {
                 pid = int.Parse(part["pid=".Length..], CultureInfo.InvariantCulture);
             }
+            else if (part == "resume=none")
+            {
+                resumes = false;
+            }
             else
             {
-                throw new ArgumentException($"--target: unknown part '{part}' (expected send=URL, pid=PID or node=URL)");
+                throw new ArgumentException($"--target: unknown part '{part}' (expected send=URL, pid=PID, node=URL or resume=none)");
             }
         }
-        return new Target(name, url, send, null, pid) { OtherNodes = nodes };
+        return new Target(name, url, send, null, pid) { OtherNodes = nodes, Resumes = resumes };
     }
 }
 
@@ -229,8 +240,12 @@ internal sealed record LoadTestOptions
                        answer's p50/p99 (the baseline persists nothing: its figure is the HTTP path).
           storm        -n connected; the tool kills the node (SIGKILL) and starts it again (needs
                        --command NAME=...), while sending at -r per second (to the send= URL in
-                       two-node mode): time until 99% / 100% are back and resumed (Resume(lastId)),
+                       two-node mode): time until 99% / 100% are back (connected again and their
+                       Resume(lastId) answered), reconnect attempts, server and tool CPU,
                        notifications lost and duplicated meanwhile (Realtime: must be 0 and 0).
+                       A target marked resume=none (the baseline: keeps nothing, its Resume
+                       replays nothing) reports instead, under rows of its own, the notifications
+                       it acknowledged and never delivered: what its users miss.
           storage      one bulk send of --bulk recipients (default 1,000 here) with a 4,000-char
                        body and 16 KB of data; bytes stored per recipient (needs --postgres).
           push         -n offline users, each with one Web Push subscription on the tool's own local
@@ -241,12 +256,13 @@ internal sealed record LoadTestOptions
                        CPU per push. The server needs Push__AllowInsecureEndpoints=true.
 
         Targets:
-          -t, --target NAME=URL[,send=URL][,pid=PID][,node=URL...]   a server (repeatable; default
+          -t, --target NAME=URL[,send=URL][,pid=PID][,node=URL...][,resume=none]   a server (repeatable; default
                        realtime=http://localhost:5000). Two or more run back to back with the same
                        scenario, and the table shows the first divided by the second. send= sends to
                        another node (two-node mode: clients on URL, sends through Redis from send=).
                        node= (repeatable): more nodes of the same cluster; client i connects to
                        node i mod the node count (URL first), sends go to URL (or send=).
+                       resume=none: the server keeps nothing to resume from (storm, above).
           --server-pid PID  the first target's server process (same as pid=); without it the
                        tool finds the process listening on the target's port (loopback only).
           --command NAME=COMMAND  start that target as a child process (/bin/sh -c COMMAND, with

@@ -11,7 +11,10 @@ namespace Realtime.LoadTest.Scenarios;
 /// Every client reconnects (random 50–300 ms back-off between attempts) and resumes from the last
 /// id it saw. Measured from the kill: when 99% and 100% are back and resumed; then, after the
 /// sends stop and the last deliveries drain, acknowledged notifications never delivered (lost)
-/// and delivered twice (duplicated). Past <c>--per-process</c> connections the clients live in
+/// and delivered twice (duplicated). A target that keeps nothing (<see cref="Target.Resumes"/> false: the
+/// baseline) is measured the same way; "back" is then connected again with its <c>Resume</c> answered
+/// (it replays nothing), and what it acknowledged and never delivered gets rows of its own, as what
+/// its users miss rather than a failure. Past <c>--per-process</c> connections the clients live in
 /// worker processes (<see cref="ReceiverWorkers"/>); this process sends, kills and counts.
 /// </summary>
 internal static class StormScenario
@@ -26,6 +29,17 @@ internal static class StormScenario
     /// </summary>
     internal const int SenderConnections = 128;
     internal static readonly TimeSpan BackTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Clients connected again whose Resume was answered (with the missed notifications, for a target that resumes).</summary>
+    internal const string BackRow = "back: connected, Resume answered";
+
+    /// <summary>A resuming target's acknowledged deliveries that never arrived: must be 0.</summary>
+    internal const string LostRow = "lost";
+
+    /// <summary>The same for a target that keeps nothing (resume=none): what its users miss in a storm.</summary>
+    internal const string NeverDeliveredRow = "no resume: acknowledged, never delivered";
+
+    internal const string NeverDeliveredShareRow = "no resume: never delivered, % of acknowledged";
 
     /// <summary>Sequence numbers a run can issue: the same in the parent and its workers (markers included, up to a million clients).</summary>
     internal static int LedgerCapacity(LoadTestOptions options) =>
@@ -80,7 +94,7 @@ internal static class StormScenario
         await launcher.KillAsync();
         var killedAt = Stopwatch.GetTimestamp();
         var back = 0;
-        await using (Progress.Start(context, "storm", () => $"back and resumed {Volatile.Read(ref back):N0}/{users.Length:N0}, sent {sender.Ok:N0}, failed {sender.Failed:N0}"))
+        await using (Progress.Start(context, "storm", () => $"back {Volatile.Read(ref back):N0}/{users.Length:N0}, sent {sender.Ok:N0}, failed {sender.Failed:N0}"))
         {
             await launcher.StartAsync(ct);
             var readyAfter = Stopwatch.GetElapsedTime(killedAt);
@@ -112,14 +126,26 @@ internal static class StormScenario
         var (backAt, attempts) = await clients.FinishAsync(ledger);
         var times = backAt.Where(b => b != 0).Select(b => Stopwatch.GetElapsedTime(killedAt, b).TotalSeconds).Order().ToArray();
         var total = users.Length;
-        result.Add("back and resumed", times.Length);
+        result.Add(BackRow, times.Length);
         result.Add("99% back after (s)", times.Length >= Math.Ceiling(total * 0.99) ? times[(int)Math.Ceiling(total * 0.99) - 1] : double.NaN);
         result.Add("100% back after (s)", times.Length == total ? times[^1] : double.NaN);
         result.Add("100% back after ready (s)", times.Length == total ? times[^1] - result["node ready again after (s)"] : double.NaN);
         result.Add("reconnect attempts", attempts);
         result.Add("sends acknowledged", sender.Ok);
         result.Add("sends failed (node down)", sender.Failed);
-        result.Add("lost", ledger.Missing());
+        result.Add("deliveries acknowledged", ledger.ExpectedDeliveries());
+        if (context.Target.Resumes)
+        {
+            result.Add(LostRow, ledger.Missing());
+        }
+        else
+        {
+            var missing = ledger.Missing();
+            result.Add(NeverDeliveredRow, missing);
+            result.Add(NeverDeliveredShareRow, 100.0 * missing / Math.Max(1, ledger.ExpectedDeliveries()));
+            result.Note($"{context.Target.Name} does not resume (resume=none): \"back\" is connected again with its Resume answered (it replays nothing); "
+                + $"\"{NeverDeliveredRow}\" counts the deliveries it acknowledged (2xx) that no client received, mostly sends to users not connected at that moment: what its users miss");
+        }
         result.Add("duplicated", ledger.Duplicated());
         ledger.EndToEnd.AddTo(result, "end-to-end");
         if (times.Length < total)

@@ -1,13 +1,16 @@
 using System.Globalization;
 using Realtime.IntegrationTests.Infrastructure;
 using Realtime.LoadTest;
+using Realtime.LoadTest.Scenarios;
 
 namespace Realtime.IntegrationTests.LoadTest;
 
 /// <summary>
 /// A smoke run of the load test's <c>storm</c>: the tool starts a real Realtime node (a child
 /// process, built beside the tests), connects clients, SIGKILLs the node, starts it again, and the
-/// clients come back and resume with nothing lost and nothing twice.
+/// clients come back and resume with nothing lost and nothing twice. The same storm against the
+/// vanilla SignalR baseline (resume=none) brings every client back and counts what the baseline
+/// acknowledged and never delivered instead.
 /// </summary>
 public sealed class LoadTestStormTests
 {
@@ -45,17 +48,57 @@ public sealed class LoadTestStormTests
 
         var describe = string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes);
         Assert.Equal(20, result["connections"]);
-        Assert.Equal(20, result["back and resumed"]);
+        Assert.Equal(20, result[StormScenario.BackRow]);
         Assert.True(result["sends acknowledged"] > 0, describe);
         Assert.Equal(0, result["lost"]);
         Assert.Equal(0, result["duplicated"]);
     }
 
-    private static string ServerDll()
+    private static string ServerDll() =>
+        Path.Combine(ServerProcess.RepositoryRoot(), "src", "Realtime.Server", "bin", Configuration(), "net10.0", "Realtime.Server.dll");
+
+    /// <summary>The configuration the tests were built in: the folder after bin in this assembly's path.</summary>
+    private static string Configuration()
     {
-        // The configuration the tests were built in: the folder after bin in this assembly's path.
         var parts = AppContext.BaseDirectory.Split(Path.DirectorySeparatorChar);
-        var configuration = parts[Array.LastIndexOf(parts, "bin") + 1];
-        return Path.Combine(ServerProcess.RepositoryRoot(), "src", "Realtime.Server", "bin", configuration, "net10.0", "Realtime.Server.dll");
+        return parts[Array.LastIndexOf(parts, "bin") + 1];
     }
+
+    /// <summary>
+    /// The baseline keeps nothing: its clients come back and its Resume is answered, and what it
+    /// acknowledged while they were away is counted under rows of its own, never as Realtime's "lost".
+    /// </summary>
+    [Fact]
+    public async Task StormRunAgainstTheBaselineBringsEveryClientBackAndCountsWhatItNeverDelivered()
+    {
+        var port = ScaleOutPorts.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture);
+        var command = string.Join(' ',
+            "env",
+            $"'Auth__SigningKey={TestTokens.DefaultSigningKey}'",
+            $"'Auth__Issuer={TestTokens.DefaultIssuer}'",
+            $"'Auth__Audience={TestTokens.DefaultAudience}'",
+            "dotnet", $"'{BaselineDll()}'");
+        string[] args =
+        [
+            "storm", "-n", "20", "-r", "40", "-d", "1", "--drain", "5", "--quiet",
+            "--target", $"baseline=http://127.0.0.1:{port},resume=none", "--command", "baseline=" + command,
+            "--key", TestTokens.DefaultSigningKey, "--issuer", TestTokens.DefaultIssuer, "--audience", TestTokens.DefaultAudience,
+        ];
+        var options = LoadTestOptions.Parse(args);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+
+        var result = await LoadTestProgram.RunTargetAsync(options, options.Targets.Single(), args, timeout.Token);
+
+        var describe = string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes);
+        Assert.Equal(20, result["connections"]);
+        Assert.Equal(20, result[StormScenario.BackRow]);
+        Assert.True(result["sends acknowledged"] > 0, describe);
+        Assert.False(result.Has(StormScenario.LostRow), describe);
+        Assert.True(result.Has(StormScenario.NeverDeliveredRow), describe);
+        Assert.InRange(result[StormScenario.NeverDeliveredRow], 0, result["deliveries acknowledged"]);
+        Assert.Equal(0, result["duplicated"]);
+    }
+
+    private static string BaselineDll() =>
+        Path.Combine(ServerProcess.RepositoryRoot(), "loadtest", "Baselines", "VanillaSignalR", "bin", Configuration(), "net10.0", "VanillaSignalR.dll");
 }
