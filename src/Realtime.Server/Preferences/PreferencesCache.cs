@@ -8,9 +8,10 @@ namespace Realtime.Server.Preferences;
 /// This node's cache of users' effective preferences, read by every send (to filter recipients),
 /// by the push planner and worker, and by template rendering (for locales). A change made on any
 /// node drops the user's entry on every node through the bus (<see cref="CacheInvalidation"/>);
-/// entries also expire after <see cref="PreferencesOptions.PreferencesCacheSeconds"/>, and the whole
-/// cache is dropped when the bus reconnects (messages sent meanwhile are lost), so a lost message
-/// leaves a node stale for seconds at most.
+/// with a bus to other nodes (Redis), entries also expire after <see cref="PreferencesOptions.PreferencesCacheSeconds"/>,
+/// and the whole cache is dropped when the bus reconnects (messages sent meanwhile are lost), so a lost
+/// message leaves a node stale for seconds at most. A node that runs alone has nothing to lose: its
+/// entries live until a change drops them (or the bounded cache is swept).
 /// </summary>
 internal sealed class PreferencesCache
 {
@@ -34,7 +35,7 @@ internal sealed class PreferencesCache
     {
         _store = store;
         _time = time;
-        _lifetime = TimeSpan.FromSeconds(options.Value.PreferencesCacheSeconds);
+        _lifetime = Lifetime(options.Value.PreferencesCacheSeconds, bus.IsLocal);
         _mandatory = options.Value.MandatorySet();
         _loader = new CoalescingLoader<string, EffectivePreferences>(LoadAsync, StringComparer.Ordinal);
         bus.OnCacheInvalidation(invalidation =>
@@ -123,6 +124,16 @@ internal sealed class PreferencesCache
         }
         return result;
     }
+
+    /// <summary>
+    /// How long an entry is trusted: <paramref name="seconds"/> (0: nothing is cached) on a node with a bus to
+    /// others, where an invalidation can be lost; for good on a node that runs alone, whose bus is in-process
+    /// and loses nothing (a change made through it drops the entry at once). With many users the expiry
+    /// made most sends wait for a preferences query first: at 1,000 sends/s to 19,000 users each user is
+    /// sent to every ~19 s, so with 10 s entries ~60% of sends missed (BENCHMARKS.md, End-to-end latency).
+    /// </summary>
+    internal static TimeSpan Lifetime(int seconds, bool aloneOnItsBus) =>
+        seconds <= 0 ? TimeSpan.Zero : aloneOnItsBus ? TimeSpan.MaxValue : TimeSpan.FromSeconds(seconds);
 
     /// <summary>Drops one user's entry on this node (the bus calls it on every node when they change).</summary>
     public void Invalidate(string userId)

@@ -11,8 +11,10 @@ internal sealed class PreferencesOptions
     public string MandatoryCategories { get; set; } = "system,security";
 
     /// <summary>
-    /// How long a node trusts a cached user's preferences. A change reaches every node at once
-    /// through the bus; this bounds how long a lost bus message can leave a node stale.
+    /// How long a node with a bus to other nodes (Redis) trusts a cached user's preferences. A change
+    /// reaches every node at once through the bus; this bounds how long a lost bus message can leave
+    /// a node stale. A node that runs alone (no Redis) loses no message and keeps its entries until a
+    /// change drops them; 0 turns the cache off on any node.
     /// </summary>
     [Range(0, 3600)]
     public int PreferencesCacheSeconds { get; set; } = 10;
