@@ -24,7 +24,7 @@ internal static class StormScenario
     /// <summary>
     /// The sender's connections to the node at most. The node holds every client too, up to its
     /// descriptor limit (20,000 here, per process): while it works through the resumes each send
-    /// waits seconds, and a pool of 1,024 (the default) filled up and left 19,000 clients short
+    /// waits seconds, and a pool of 1,024 (then the default) filled up and left 19,000 clients short
     /// of descriptors. 128 carry the 200 sends/s at up to 640 ms an answer; past that sends wait here.
     /// </summary>
     internal const int SenderConnections = 128;
