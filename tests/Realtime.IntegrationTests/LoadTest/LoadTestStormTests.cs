@@ -34,10 +34,22 @@ public sealed class LoadTestStormTests
             "RateLimits__SendsPerSecond=0 RateLimits__UserRequestsPerSecond=0 RateLimits__HubInvocationsPerSecond=0 RateLimits__AnonymousRequestsPerSecond=0",
             "Serilog__MinimumLevel__Default=Warning",
             "dotnet", $"'{ServerDll()}'");
+        var (result, describe) = await RunStormAsync($"realtime=http://127.0.0.1:{port}", "realtime=" + command, extra);
+
+        Assert.Equal(20, result["connections"]);
+        Assert.Equal(20, result[StormScenario.BackRow]);
+        Assert.True(result["sends acknowledged"] > 0, describe);
+        Assert.Equal(0, result["lost"]);
+        Assert.Equal(0, result["duplicated"]);
+    }
+
+    /// <summary>A 20-client storm against one target the tool starts from <paramref name="command"/>; the result and a description of it for failures.</summary>
+    private static async Task<(Realtime.LoadTest.Measurement.ScenarioResult Result, string Describe)> RunStormAsync(string target, string command, params string[] extra)
+    {
         string[] args =
         [
             "storm", "-n", "20", "-r", "40", "-d", "1", "--drain", "5", "--quiet",
-            "--target", $"realtime=http://127.0.0.1:{port}", "--command", "realtime=" + command,
+            "--target", target, "--command", command,
             "--key", TestTokens.DefaultSigningKey, "--issuer", TestTokens.DefaultIssuer, "--audience", TestTokens.DefaultAudience,
             .. extra,
         ];
@@ -46,12 +58,7 @@ public sealed class LoadTestStormTests
 
         var result = await LoadTestProgram.RunTargetAsync(options, options.Targets.Single(), args, timeout.Token);
 
-        var describe = string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes);
-        Assert.Equal(20, result["connections"]);
-        Assert.Equal(20, result[StormScenario.BackRow]);
-        Assert.True(result["sends acknowledged"] > 0, describe);
-        Assert.Equal(0, result["lost"]);
-        Assert.Equal(0, result["duplicated"]);
+        return (result, string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes));
     }
 
     private static string ServerDll() =>
@@ -78,18 +85,8 @@ public sealed class LoadTestStormTests
             $"'Auth__Issuer={TestTokens.DefaultIssuer}'",
             $"'Auth__Audience={TestTokens.DefaultAudience}'",
             "dotnet", $"'{BaselineDll()}'");
-        string[] args =
-        [
-            "storm", "-n", "20", "-r", "40", "-d", "1", "--drain", "5", "--quiet",
-            "--target", $"baseline=http://127.0.0.1:{port},resume=none", "--command", "baseline=" + command,
-            "--key", TestTokens.DefaultSigningKey, "--issuer", TestTokens.DefaultIssuer, "--audience", TestTokens.DefaultAudience,
-        ];
-        var options = LoadTestOptions.Parse(args);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var (result, describe) = await RunStormAsync($"baseline=http://127.0.0.1:{port},resume=none", "baseline=" + command);
 
-        var result = await LoadTestProgram.RunTargetAsync(options, options.Targets.Single(), args, timeout.Token);
-
-        var describe = string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes);
         Assert.Equal(20, result["connections"]);
         Assert.Equal(20, result[StormScenario.BackRow]);
         Assert.True(result["sends acknowledged"] > 0, describe);
