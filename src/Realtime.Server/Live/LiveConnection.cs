@@ -75,7 +75,7 @@ internal abstract partial class LiveConnection
 
     public DateTimeOffset ConnectedAt { get; init; } = DateTimeOffset.UtcNow;
 
-    /// <summary>The highest notification id sent on this connection (or covered by its resume cursor).</summary>
+    /// <summary>The highest notification id sent on this connection (or covered by its resume cursor or live start).</summary>
     public long LastSentId => Volatile.Read(ref _lastSent);
 
     /// <summary>Messages waiting to be written.</summary>
@@ -127,8 +127,27 @@ internal abstract partial class LiveConnection
     /// <summary>Queues a keep-alive for transports that need their own (SSE comments).</summary>
     public void EnqueueKeepAlive() => Offer(KeepAlive.Instance);
 
-    /// <summary>The client gave no cursor: live from now, with no wait for a first Resume.</summary>
-    public void StartLiveFromNow() => StopHolding(firstResume: null);
+    /// <summary>
+    /// The client gave no cursor: live from now, with no wait for a first Resume. Nothing up to
+    /// <paramref name="lastCommittedId"/> (every id committed when the client was subscribed) is
+    /// sent, however late the sequencer hands it over; null when that is not known.
+    /// </summary>
+    public void StartLiveFromNow(long? lastCommittedId)
+    {
+        if (lastCommittedId is { } settled)
+        {
+            lock (_queue)
+            {
+                if (_holding && !_started)
+                {
+                    // No drain has run yet: as if the client's cursor were there, with nothing to replay.
+                    _sentAbove = settled;
+                    Volatile.Write(ref _lastSent, settled);
+                }
+            }
+        }
+        StopHolding(firstResume: null);
+    }
 
     /// <summary>
     /// Replays every notification above <paramref name="afterId"/> that this connection has not been

@@ -10,9 +10,10 @@ namespace Realtime.Server.Live;
 /// <summary>
 /// <c>GET /api/notifications/stream</c>: the SSE fallback. Subscribe first, then replay from the
 /// cursor (<c>Last-Event-ID</c> or <c>?lastEventId=</c>), then stream live: no gap, no duplicate,
-/// ids increasing. Without a cursor the stream is live from now.
+/// ids increasing. Without a cursor the stream is live from now: nothing committed before it
+/// opened is sent on it, however late this node's sequencer hands it over.
 /// </summary>
-internal static class SseApi
+internal static partial class SseApi
 {
     public const string Path = "/api/notifications/stream";
     public const string CursorQueryName = "lastEventId";
@@ -29,7 +30,7 @@ internal static class SseApi
     }
 
     private static async Task<IResult> StreamAsync(
-        HttpContext context, ConnectionRegistry registry, LiveServices services, IOptions<LiveOptions> options, IHostApplicationLifetime application, StartupGate gate)
+        HttpContext context, ConnectionRegistry registry, LiveServices services, SequenceStore sequence, IOptions<LiveOptions> options, IHostApplicationLifetime application, StartupGate gate)
     {
         if (!gate.IsOpen)
         {
@@ -87,7 +88,9 @@ internal static class SseApi
             }
             else
             {
-                connection.StartLiveFromNow();
+                // ...and excludes everything committed before it subscribed: the sequencer may hand
+                // that over later still (another node's commit not heard of yet, a delivery behind).
+                connection.StartLiveFromNow(await LastCommittedIdAsync(sequence, services.Logger, context.RequestAborted));
             }
 
             response.Headers.ContentType = "text/event-stream";
@@ -110,6 +113,26 @@ internal static class SseApi
         }
         return TypedResults.Empty;
     }
+
+    /// <summary>
+    /// Every id up to the one returned is settled (read under the id lock, so no commit is half
+    /// done); null when PostgreSQL cannot say, and the stream is then live from when it subscribed.
+    /// </summary>
+    private static async Task<long?> LastCommittedIdAsync(SequenceStore sequence, ILogger logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await sequence.LastAllocatedIdAsync(cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogLiveStartUnknown(logger, ex.Message);
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the last committed id for a stream without a cursor; it is live from when it subscribed: {Reason}")]
+    private static partial void LogLiveStartUnknown(ILogger logger, string reason);
 
     private static async Task KeepAliveAsync(LiveConnection connection, TimeSpan interval, TimeProvider time, CancellationToken cancellationToken)
     {

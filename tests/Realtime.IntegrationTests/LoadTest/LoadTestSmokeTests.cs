@@ -112,6 +112,6 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
         Assert.Equal(0, result["connect errors"]);
     }
 
-    private static string Describe(ScenarioResult result) =>
+    internal static string Describe(ScenarioResult result) =>
         string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes);
 }

@@ -31,7 +31,7 @@ public sealed class DeferredEventTests : IDisposable
             time, Options.Create(new LiveOptions()), NullLogger<LiveConnection>.Instance, new RealtimeMetrics(_metricsServices.GetRequiredService<IMeterFactory>()));
         _connection = new RecordingConnection(services);
         _connection.Start(CancellationToken.None);
-        _connection.StartLiveFromNow();
+        _connection.StartLiveFromNow(lastCommittedId: null);
     }
 
     private static EventFrames Count(int unread) => new(ClientTargets.UnreadCount, ClientPayloads.UnreadCount(unread));
