@@ -133,16 +133,17 @@ internal static class StormScenario
         result.Add("reconnect attempts", attempts);
         result.Add("sends acknowledged", sender.Ok);
         result.Add("sends failed (node down)", sender.Failed);
-        result.Add("deliveries acknowledged", ledger.ExpectedDeliveries());
+        var acknowledged = ledger.ExpectedDeliveries();
+        var missing = ledger.Missing();
+        result.Add("deliveries acknowledged", acknowledged);
         if (context.Target.Resumes)
         {
-            result.Add(LostRow, ledger.Missing());
+            result.Add(LostRow, missing);
         }
         else
         {
-            var missing = ledger.Missing();
             result.Add(NeverDeliveredRow, missing);
-            result.Add(NeverDeliveredShareRow, 100.0 * missing / Math.Max(1, ledger.ExpectedDeliveries()));
+            result.Add(NeverDeliveredShareRow, 100.0 * missing / Math.Max(1, acknowledged));
             result.Note($"{context.Target.Name} does not resume (resume=none): \"back\" is connected again with its Resume answered (it replays nothing); "
                 + $"\"{NeverDeliveredRow}\" counts the deliveries it acknowledged (2xx) that no client received, mostly sends to users not connected at that moment: what its users miss");
         }

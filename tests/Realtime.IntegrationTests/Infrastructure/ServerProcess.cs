@@ -205,13 +205,19 @@ public sealed class ServerProcess : IAsyncDisposable
             : throw new InvalidOperationException($"Cannot tell the build configuration from {AppContext.BaseDirectory}.");
     }
 
-    private static string ServerDll()
+    /// <summary>The server built beside the tests (same configuration).</summary>
+    internal static string ServerDll() => BuiltDll("src/Realtime.Server", "Realtime.Server.dll");
+
+    /// <summary>The vanilla SignalR baseline of the load test, built beside the tests (same configuration).</summary>
+    internal static string BaselineDll() => BuiltDll("loadtest/Baselines/VanillaSignalR", "VanillaSignalR.dll");
+
+    private static string BuiltDll(string project, string name)
     {
         var configuration = BuildConfiguration();
-        var dll = Path.Combine(RepositoryRoot(), "src", "Realtime.Server", "bin", configuration, "net10.0", "Realtime.Server.dll");
+        var dll = Path.Combine(RepositoryRoot(), project, "bin", configuration, "net10.0", name);
         return File.Exists(dll)
             ? dll
-            : throw new InvalidOperationException($"{dll} does not exist. Build the server first: dotnet build src/Realtime.Server -c {configuration}");
+            : throw new InvalidOperationException($"{dll} does not exist. Build it first: dotnet build {project} -c {configuration}");
     }
 
     private Task WaitUntilReadyAsync() => Eventually.WaitUntilServingAsync(

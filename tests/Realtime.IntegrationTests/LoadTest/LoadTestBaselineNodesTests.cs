@@ -44,7 +44,7 @@ public sealed class LoadTestBaselineNodesTests
             $"'Auth__SigningKey={TestTokens.DefaultSigningKey}'",
             $"'Auth__Issuer={TestTokens.DefaultIssuer}'",
             $"'Auth__Audience={TestTokens.DefaultAudience}'",
-            "dotnet", $"'{BaselineDll()}'");
+            "dotnet", $"'{ServerProcess.BaselineDll()}'");
         string[] args =
         [
             "latency", "-n", "20", "-r", "40", "-d", "0.5", "--warmup", "0", "--quiet",
@@ -58,7 +58,7 @@ public sealed class LoadTestBaselineNodesTests
 
     private static void AssertEverySendDeliveredOnce(Realtime.LoadTest.Measurement.ScenarioResult result)
     {
-        var describe = string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes);
+        var describe = result.Describe();
         Assert.Equal(20, result["connections"]);
         Assert.Equal(0, result["connect errors"]);
         Assert.True(result["sends answered 2xx"] > 0, describe);
@@ -69,7 +69,4 @@ public sealed class LoadTestBaselineNodesTests
     }
 
     private static string FreePort() => ScaleOutPorts.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture);
-
-    private static string BaselineDll() =>
-        Path.Combine(ServerProcess.RepositoryRoot(), "loadtest", "Baselines", "VanillaSignalR", "bin", ServerProcess.BuildConfiguration(), "net10.0", "VanillaSignalR.dll");
 }

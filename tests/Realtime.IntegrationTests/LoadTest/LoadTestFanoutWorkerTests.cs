@@ -15,7 +15,7 @@ public sealed class LoadTestFanoutWorkerTests(LoadTestTargets targets) : IClassF
     {
         var result = await targets.RunAsync(target, "fanout", "-n", "20", "--per-process", "8", "-r", "10", "-d", "0.5", "--warmup", "0.3");
 
-        var describe = string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes);
+        var describe = result.Describe();
         Assert.Equal(3, result["worker processes"]);
         Assert.Equal(20, result["connections"]);
         Assert.Equal(20, result["still connected"]);

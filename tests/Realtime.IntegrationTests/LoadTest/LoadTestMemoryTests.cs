@@ -17,10 +17,10 @@ public sealed class LoadTestMemoryTests(LoadTestTargets targets) : IClassFixture
         var result = await targets.RunAsync(target, "connections", "-n", "20", "-d", "0.3");
 
         Assert.Equal(20, result["still connected after the hold"]);
-        Assert.True(result["server managed heap after (MB)"] > 0, Describe(result));
-        Assert.True(result.Has("server managed heap per added connection, N/5 to N (KB)"), Describe(result));
-        Assert.True(result.Has("server RSS per added connection, N/5 to N (KB)"), Describe(result));
-        Assert.True(result.Has("server RSS per connection, (after-before)/N (KB)"), Describe(result));
+        Assert.True(result["server managed heap after (MB)"] > 0, result.Describe());
+        Assert.True(result.Has("server managed heap per added connection, N/5 to N (KB)"), result.Describe());
+        Assert.True(result.Has("server RSS per added connection, N/5 to N (KB)"), result.Describe());
+        Assert.True(result.Has("server RSS per connection, (after-before)/N (KB)"), result.Describe());
         Assert.DoesNotContain(result.Notes, n => n.Contains("not measured", StringComparison.Ordinal));
     }
 
@@ -31,9 +31,6 @@ public sealed class LoadTestMemoryTests(LoadTestTargets targets) : IClassFixture
 
         Assert.Equal(20, result["connections"]);
         Assert.Equal(20, result["still connected after the hold"]);
-        Assert.True(result.Has("server managed heap per added connection, N/5 to N (KB)"), Describe(result));
+        Assert.True(result.Has("server managed heap per added connection, N/5 to N (KB)"), result.Describe());
     }
-
-    private static string Describe(ScenarioResult result) =>
-        string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes);
 }

@@ -13,8 +13,8 @@ public sealed class LoadTestSendsPhaseTests(LoadTestTargets targets) : IClassFix
     {
         var result = await targets.RunAsync("realtime", "sends", "-d", "0", "-c", "2", "--bulk", "10", "--warmup", "0");
 
-        Assert.True(result["single: requests (/s)"] > 0, LoadTestSmokeTests.Describe(result));
-        Assert.True(result["bulk: notifications (/s)"] > 0, LoadTestSmokeTests.Describe(result));
+        Assert.True(result["single: requests (/s)"] > 0, result.Describe());
+        Assert.True(result["bulk: notifications (/s)"] > 0, result.Describe());
         Assert.Equal(0, result["single: failed"]);
         Assert.Equal(0, result["bulk: failed"]);
     }

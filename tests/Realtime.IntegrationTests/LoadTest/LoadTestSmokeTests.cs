@@ -19,12 +19,12 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
         var result = await targets.RunAsync(target, "latency", "-n", "20", "-r", "40", "-d", "0.5", "--warmup", "0", "--client", client);
 
         AssertConnected(result, 20);
-        Assert.True(result["sends answered 2xx"] > 0, Describe(result));
+        Assert.True(result["sends answered 2xx"] > 0, result.Describe());
         Assert.Equal(0, result["sends failed"]);
         Assert.Equal(result["sends answered 2xx"], result["deliveries"]);
         Assert.Equal(0, result["not delivered by the end"]);
         Assert.Equal(0, result["duplicated"]);
-        Assert.True(result["end-to-end p99 (ms)"] > 0, Describe(result));
+        Assert.True(result["end-to-end p99 (ms)"] > 0, result.Describe());
     }
 
     [Theory]
@@ -35,11 +35,11 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
         var result = await targets.RunAsync(target, "fanout", "-n", "20", "-r", "10", "-d", "0.5", "--warmup", "0");
 
         AssertConnected(result, 20);
-        Assert.True(result["broadcasts answered 2xx"] > 0, Describe(result));
+        Assert.True(result["broadcasts answered 2xx"] > 0, result.Describe());
         Assert.Equal(result["broadcasts answered 2xx"] * 20, result["deliveries"]);
         Assert.Equal(0, result["not delivered by the end"]);
         Assert.Equal(0, result["duplicated"]);
-        Assert.True(result["deliveries (/s)"] > 0, Describe(result));
+        Assert.True(result["deliveries (/s)"] > 0, result.Describe());
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
 
         AssertConnected(result, 20);
         Assert.Equal(20, result["still connected after the hold"]);
-        Assert.True(result.Has("server RSS after (MB)"), Describe(result)); // found by port: this test process
+        Assert.True(result.Has("server RSS after (MB)"), result.Describe()); // found by port: this test process
     }
 
     [Fact]
@@ -69,8 +69,8 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
     {
         var result = await targets.RunAsync(target, "sends", "-d", "0.5", "-c", "4", "--bulk", "10", "--warmup", "0");
 
-        Assert.True(result["single: requests (/s)"] > 0, Describe(result));
-        Assert.True(result["bulk: notifications (/s)"] > 0, Describe(result));
+        Assert.True(result["single: requests (/s)"] > 0, result.Describe());
+        Assert.True(result["bulk: notifications (/s)"] > 0, result.Describe());
         Assert.Equal(0, result["single: failed"]);
         Assert.Equal(0, result["bulk: failed"]);
     }
@@ -81,7 +81,7 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
         var result = await targets.RunAsync("realtime", "storage", "--bulk", "10", "--postgres", targets.Database.ConnectionString);
 
         Assert.Equal(10, result["recipients"]);
-        Assert.True(result["bytes stored per recipient"] > 0, Describe(result));
+        Assert.True(result["bytes stored per recipient"] > 0, result.Describe());
     }
 
     [Fact]
@@ -90,11 +90,11 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
         var result = await targets.RunAsync("realtime", "push", "-n", "20", "-r", "40", "-d", "0.5", "--bulk", "10", "--warmup", "0.5");
 
         Assert.Equal(20, result["subscriptions"]);
-        Assert.True(result["pushes expected"] > 0, Describe(result));
+        Assert.True(result["pushes expected"] > 0, result.Describe());
         Assert.Equal(result["pushes expected"], result["pushes received"]);
         Assert.Equal(0, result["not pushed by the end"]);
         Assert.Equal(0, result["duplicated"]);
-        Assert.True(result["pushes (/s)"] > 0, Describe(result));
+        Assert.True(result["pushes (/s)"] > 0, result.Describe());
     }
 
     [Fact]
@@ -102,7 +102,7 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
     {
         var result = await targets.RunAsync("baseline", "push", "-n", "5", "-r", "10", "-d", "0.2", "--warmup", "0");
 
-        Assert.False(result.Has("pushes received"), Describe(result));
+        Assert.False(result.Has("pushes received"), result.Describe());
         Assert.Contains(result.Notes, n => n.Contains("no Web Push", StringComparison.Ordinal));
     }
 
@@ -111,7 +111,4 @@ public sealed class LoadTestSmokeTests(LoadTestTargets targets) : IClassFixture<
         Assert.Equal(connections, result["connections"]);
         Assert.Equal(0, result["connect errors"]);
     }
-
-    internal static string Describe(ScenarioResult result) =>
-        string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes);
 }

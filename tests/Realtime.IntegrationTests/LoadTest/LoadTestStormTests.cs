@@ -33,18 +33,18 @@ public sealed class LoadTestStormTests
             $"'Auth__Audience={TestTokens.DefaultAudience}'",
             "RateLimits__SendsPerSecond=0 RateLimits__UserRequestsPerSecond=0 RateLimits__HubInvocationsPerSecond=0 RateLimits__AnonymousRequestsPerSecond=0",
             "Serilog__MinimumLevel__Default=Warning",
-            "dotnet", $"'{ServerDll()}'");
-        var (result, describe) = await RunStormAsync($"realtime=http://127.0.0.1:{port}", "realtime=" + command, extra);
+            "dotnet", $"'{ServerProcess.ServerDll()}'");
+        var result = await RunStormAsync($"realtime=http://127.0.0.1:{port}", "realtime=" + command, extra);
 
         Assert.Equal(20, result["connections"]);
         Assert.Equal(20, result[StormScenario.BackRow]);
-        Assert.True(result["sends acknowledged"] > 0, describe);
+        Assert.True(result["sends acknowledged"] > 0, result.Describe());
         Assert.Equal(0, result["lost"]);
         Assert.Equal(0, result["duplicated"]);
     }
 
-    /// <summary>A 20-client storm against one target the tool starts from <paramref name="command"/>; the result and a description of it for failures.</summary>
-    private static async Task<(Realtime.LoadTest.Measurement.ScenarioResult Result, string Describe)> RunStormAsync(string target, string command, params string[] extra)
+    /// <summary>A 20-client storm against one target the tool starts from <paramref name="command"/>.</summary>
+    private static async Task<Realtime.LoadTest.Measurement.ScenarioResult> RunStormAsync(string target, string command, params string[] extra)
     {
         string[] args =
         [
@@ -56,19 +56,7 @@ public sealed class LoadTestStormTests
         var options = LoadTestOptions.Parse(args);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
 
-        var result = await LoadTestProgram.RunTargetAsync(options, options.Targets.Single(), args, timeout.Token);
-
-        return (result, string.Join(", ", result.Metrics.Select(m => $"{m.Key}={m.Value}")) + " " + string.Join("; ", result.Notes));
-    }
-
-    private static string ServerDll() =>
-        Path.Combine(ServerProcess.RepositoryRoot(), "src", "Realtime.Server", "bin", Configuration(), "net10.0", "Realtime.Server.dll");
-
-    /// <summary>The configuration the tests were built in: the folder after bin in this assembly's path.</summary>
-    private static string Configuration()
-    {
-        var parts = AppContext.BaseDirectory.Split(Path.DirectorySeparatorChar);
-        return parts[Array.LastIndexOf(parts, "bin") + 1];
+        return await LoadTestProgram.RunTargetAsync(options, options.Targets.Single(), args, timeout.Token);
     }
 
     /// <summary>
@@ -84,18 +72,15 @@ public sealed class LoadTestStormTests
             $"'Auth__SigningKey={TestTokens.DefaultSigningKey}'",
             $"'Auth__Issuer={TestTokens.DefaultIssuer}'",
             $"'Auth__Audience={TestTokens.DefaultAudience}'",
-            "dotnet", $"'{BaselineDll()}'");
-        var (result, describe) = await RunStormAsync($"baseline=http://127.0.0.1:{port},resume=none", "baseline=" + command);
+            "dotnet", $"'{ServerProcess.BaselineDll()}'");
+        var result = await RunStormAsync($"baseline=http://127.0.0.1:{port},resume=none", "baseline=" + command);
 
         Assert.Equal(20, result["connections"]);
         Assert.Equal(20, result[StormScenario.BackRow]);
-        Assert.True(result["sends acknowledged"] > 0, describe);
-        Assert.False(result.Has(StormScenario.LostRow), describe);
-        Assert.True(result.Has(StormScenario.NeverDeliveredRow), describe);
+        Assert.True(result["sends acknowledged"] > 0, result.Describe());
+        Assert.False(result.Has(StormScenario.LostRow), result.Describe());
+        Assert.True(result.Has(StormScenario.NeverDeliveredRow), result.Describe());
         Assert.InRange(result[StormScenario.NeverDeliveredRow], 0, result["deliveries acknowledged"]);
         Assert.Equal(0, result["duplicated"]);
     }
-
-    private static string BaselineDll() =>
-        Path.Combine(ServerProcess.RepositoryRoot(), "loadtest", "Baselines", "VanillaSignalR", "bin", Configuration(), "net10.0", "VanillaSignalR.dll");
 }
