@@ -86,3 +86,66 @@ public sealed class DispatchLaneTests(ThreeDispatchLanesFixture fixture) : IClas
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
     }
 }
+
+/// <summary>
+/// Batches of broadcasts only are shared between the lanes: a lane done with its own connections
+/// writes the others' (chunks handed out once). A database of its own (the tabs resume from 0).
+/// </summary>
+public sealed class SharedLaneBroadcastTests(ThreeDispatchLanesFixture fixture) : IClassFixture<ThreeDispatchLanesFixture>
+{
+    private const int Senders = 4;
+    private const int PerSender = 8;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private RealtimeServer Server => fixture.Server;
+
+    /// <summary>Every connection, whichever lane's thread wrote to it, gets each broadcast once, in id order.</summary>
+    [Fact]
+    public async Task BroadcastsWrittenBySharedLanesReachEveryConnectionOnceInIdOrder()
+    {
+        const int connections = 30;
+        var hubs = new List<HubClient>();
+        try
+        {
+            for (var i = 0; i < connections; i++)
+            {
+                var hub = await Server.ConnectHubAsync(Server.Tokens.User("shared-" + Guid.NewGuid().ToString("N")[..12]));
+                hubs.Add(hub);
+                await hub.InvokeAsync("Resume", 0);
+            }
+            var broadcasts = new ConcurrentBag<long>();
+            // Concurrent broadcasts: the sequencer hands them over in batches of one or several (runs).
+            await Task.WhenAll(Enumerable.Range(0, Senders).Select(sender => Task.Run(async () =>
+            {
+                for (var i = 0; i < PerSender; i++)
+                {
+                    broadcasts.Add(await BroadcastAsync($"s{sender}-{i}"));
+                }
+            })));
+            var marker = await BroadcastAsync("shared-marker");
+            List<long> expected = [.. broadcasts.Order(), marker];
+
+            foreach (var hub in hubs)
+            {
+                await hub.WaitForAsync("notification", n => n.GetProperty("id").GetInt64() == marker, Timeout);
+                var received = (await hub.ReceivedAsync("notification", 0)).Select(n => n.GetProperty("id").GetInt64()).ToList();
+                Assert.Equal(expected, received);
+            }
+        }
+        finally
+        {
+            foreach (var hub in hubs)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task<long> BroadcastAsync(string title)
+    {
+        using var client = Server.CreateApiClient(Server.Tokens.Admin());
+        var response = await client.PostAsJsonAsync("/api/broadcasts", new { title });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+    }
+}
