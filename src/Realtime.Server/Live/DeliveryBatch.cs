@@ -13,92 +13,15 @@ namespace Realtime.Server.Live;
 /// </summary>
 internal sealed class DeliveryBatch(IReadOnlyList<DeliveryStep> steps, int lanes, Action<DeliveryBatch> delivered)
 {
-    /// <summary>Connections a lane takes at a time from a shared batch (see <see cref="DeliverShared"/>).</summary>
-    internal const int SharedChunk = 64;
-
     private int _lanesLeft = lanes;
-
-    // Only broadcasts: every lane writes its own connections, then helps with the others' (below).
-    private readonly bool _shared = lanes > 1 && steps.All(step => step is BroadcastRunStep);
-    // Guarded by itself (a shared batch): each lane's connections, as they are handed out in chunks.
-    private readonly IEnumerator<LiveConnection>?[] _partitions = new IEnumerator<LiveConnection>?[lanes];
-    private readonly bool[] _partitionDone = new bool[lanes];
 
     public IReadOnlyList<DeliveryStep> Steps { get; } = steps;
 
     public void DeliverIn(int lane, ConnectionRegistry registry)
     {
-        if (_shared)
-        {
-            DeliverShared(lane, registry);
-            return;
-        }
         foreach (var step in Steps)
         {
             step.DeliverIn(lane, registry);
-        }
-    }
-
-    /// <summary>
-    /// A batch of broadcasts only: the lane writes its own connections, then takes chunks of the
-    /// lanes still writing, so the batch ends when the work does rather than when the slowest lane
-    /// (the one the scheduler ran least) is done while the other waits; the next batch starts that
-    /// much sooner. Each connection is handed out once and gets every run of the batch, in order,
-    /// from the thread that took it; the next batch starts only when every lane is done with this one,
-    /// so a connection still gets its notifications in id order.
-    /// </summary>
-    private void DeliverShared(int lane, ConnectionRegistry registry)
-    {
-        var runs = new NotificationFrames[Steps.Count];
-        for (var i = 0; i < runs.Length; i++)
-        {
-            runs[i] = ((BroadcastRunStep)Steps[i]).NewFrames();
-        }
-        var chunk = new LiveConnection[SharedChunk];
-        var delivered = 0;
-        for (var k = 0; k < _partitions.Length; k++)
-        {
-            var partition = (lane + k) % _partitions.Length;
-            int taken;
-            while ((taken = Take(partition, registry, chunk)) > 0)
-            {
-                for (var c = 0; c < taken; c++)
-                {
-                    foreach (var run in runs)
-                    {
-                        chunk[c].EnqueueNotification(run);
-                    }
-                }
-                delivered += taken;
-            }
-        }
-        foreach (var step in Steps)
-        {
-            ((BroadcastRunStep)step).Delivered(delivered);
-        }
-    }
-
-    /// <summary>Up to <see cref="SharedChunk"/> connections of <paramref name="partition"/> not yet handed out; 0 when none are left.</summary>
-    private int Take(int partition, ConnectionRegistry registry, LiveConnection[] chunk)
-    {
-        lock (_partitions)
-        {
-            if (_partitionDone[partition])
-            {
-                return 0;
-            }
-            var connections = _partitions[partition] ??= registry.InLane(partition).GetEnumerator();
-            var taken = 0;
-            while (taken < chunk.Length && connections.MoveNext())
-            {
-                chunk[taken++] = connections.Current;
-            }
-            if (taken < chunk.Length)
-            {
-                _partitionDone[partition] = true;
-                connections.Dispose();
-            }
-            return taken;
         }
     }
 
@@ -155,7 +78,7 @@ internal sealed class BroadcastRunStep(SequencedNotification[] run, Activity?[] 
 {
     public override void DeliverIn(int lane, ConnectionRegistry registry)
     {
-        var frames = NewFrames();
+        var frames = NotificationFrames.Run([.. run.Select(notification => new NotificationFrames(notification))]);
         var delivered = 0;
         foreach (var connection in registry.InLane(lane))
         {
@@ -164,12 +87,6 @@ internal sealed class BroadcastRunStep(SequencedNotification[] run, Activity?[] 
         }
         Counted(delivered);
     }
-
-    /// <summary>The run's frames, new for the calling lane.</summary>
-    public NotificationFrames NewFrames() => NotificationFrames.Run([.. run.Select(notification => new NotificationFrames(notification))]);
-
-    /// <summary>A lane queued the run on <paramref name="connections"/> connections.</summary>
-    public void Delivered(int connections) => Counted(connections);
 }
 
 /// <summary>
