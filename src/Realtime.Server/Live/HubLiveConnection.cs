@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Realtime.Server.Contracts;
 
 namespace Realtime.Server.Live;
@@ -22,6 +23,10 @@ internal sealed class HubLiveConnection(HubCallerContext context, HubConnectionC
 
     protected override ValueTask WriteEventAsync(EventFrames userEvent, CancellationToken cancellationToken) =>
         connection.WriteAsync(userEvent.Hub, cancellationToken);
+
+    /// <summary>SignalR's ping, in the connection's protocol (written straight into its pipe: no bytes made per ping).</summary>
+    protected override ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken) =>
+        connection.WriteAsync(PingMessage.Instance, cancellationToken);
 
     /// <summary>
     /// Aborts the HTTP connection as well: SignalR alone would first try to send its close message

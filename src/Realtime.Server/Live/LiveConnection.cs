@@ -99,6 +99,12 @@ internal abstract partial class LiveConnection
     /// <summary>True once the connection was closed for falling behind.</summary>
     public bool FellBehind { get; private set; }
 
+    /// <summary>Its slot on a <see cref="KeepAliveWheel"/> (-1: on none); only the wheel sets it, under that slot's lock.</summary>
+    public int KeepAliveSlot { get; set; } = -1;
+
+    /// <summary>Its place in that slot; only the wheel sets it, under that slot's lock.</summary>
+    public int KeepAliveIndex { get; set; }
+
     public void EnqueueNotification(NotificationFrames notification) => Offer(new LiveNotification(notification));
 
     public void EnqueueEvent(EventFrames userEvent) => Offer(new LiveEvent(userEvent));
@@ -124,8 +130,22 @@ internal abstract partial class LiveConnection
         }
     }
 
-    /// <summary>Queues a keep-alive for transports that need their own (SSE comments).</summary>
-    public void EnqueueKeepAlive() => Offer(KeepAlive.Instance);
+    /// <summary>
+    /// Queues a keep-alive (a SignalR ping, an SSE comment), unless something is being written or
+    /// waits to be: the client then hears from the server anyway, and a write that waits on a client
+    /// who stopped reading gains nothing from a ping behind it.
+    /// </summary>
+    public void EnqueueKeepAlive()
+    {
+        lock (_queue)
+        {
+            if (_draining || _queue.Count > 0)
+            {
+                return;
+            }
+        }
+        Offer(KeepAlive.Instance);
+    }
 
     /// <summary>
     /// The client gave no cursor: live from now, with no wait for a first Resume. Nothing up to
@@ -260,8 +280,8 @@ internal abstract partial class LiveConnection
     protected virtual ValueTask WriteEventAsync(EventFrames userEvent, CancellationToken cancellationToken) =>
         WriteAsync(userEvent.Target, userEvent.Payload, null, cancellationToken);
 
-    /// <summary>Writes a keep-alive; transports with their own (SignalR pings) write nothing.</summary>
-    protected virtual ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <summary>Writes a keep-alive in the transport's own form.</summary>
+    protected abstract ValueTask WriteKeepAliveAsync(CancellationToken cancellationToken);
 
     /// <summary>Ends the connection from the server side.</summary>
     public abstract void Close();

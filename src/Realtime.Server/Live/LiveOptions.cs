@@ -60,7 +60,15 @@ internal sealed class LiveOptions
     [Range(1, 100_000)]
     public int ReplayPageSize { get; set; } = 500;
 
-    /// <summary>How often an SSE stream gets a <c>: ping</c> comment, so proxies keep it open.</summary>
+    /// <summary>
+    /// How often a hub client gets a SignalR ping when nothing else was being written to it (the
+    /// official clients close a connection they heard nothing from for 30 s, their serverTimeout).
+    /// Written by <see cref="KeepAliveScheduler"/>, spread evenly over the interval.
+    /// </summary>
+    [Range(typeof(TimeSpan), Tick, Day)]
+    public TimeSpan HubKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often an SSE stream gets a <c>: ping</c> comment, so proxies keep it open (spread like the hub's).</summary>
     [Range(typeof(TimeSpan), Tick, Day)]
     public TimeSpan SseKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 

@@ -7,6 +7,9 @@ namespace Realtime.Server.Live;
 
 internal static class LiveSetup
 {
+    /// <summary>Longer than any connection's life between two of our own pings, so SignalR's heartbeat writes none.</summary>
+    private static readonly TimeSpan SignalRKeepAliveInterval = TimeSpan.FromDays(1);
+
     public static WebApplicationBuilder AddLive(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -20,6 +23,7 @@ internal static class LiveSetup
         services.AddSingleton<SequenceStore>();
         services.AddSingleton<UnreadCountRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<UnreadCountRefresher>());
+        services.AddSingleton<KeepAliveScheduler>();
         services.AddSingleton<Dispatcher>();
         services.AddSingleton<Sequencer>();
         services.AddSingleton<IStartupTask>(sp => sp.GetRequiredService<Sequencer>());
@@ -31,7 +35,9 @@ internal static class LiveSetup
         // HubErrorFilter logs failed invocations by whose fault they are (SignalR's own Error line is silenced in LoggingSetup).
         services.AddSignalR(hub =>
             {
-                hub.KeepAliveInterval = TimeSpan.FromSeconds(15);
+                // Pings are KeepAliveScheduler's (Live:HubKeepAliveInterval), spread over the interval; SignalR's
+                // heartbeat would write every ping due in one burst a second. Its client timeout stays.
+                hub.KeepAliveInterval = SignalRKeepAliveInterval;
                 hub.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
                 hub.AddFilter<HubErrorFilter>();
             })

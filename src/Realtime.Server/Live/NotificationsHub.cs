@@ -14,7 +14,7 @@ namespace Realtime.Server.Live;
 /// </summary>
 [Authorize]
 internal sealed class NotificationsHub(
-    ConnectionRegistry registry, HubConnectionOwners owners, LiveServices services, ReadStateService readState) : Hub
+    ConnectionRegistry registry, HubConnectionOwners owners, LiveServices services, ReadStateService readState, KeepAliveScheduler keepAlives) : Hub
 {
     public const string Path = "/hubs/notifications";
 
@@ -33,6 +33,7 @@ internal sealed class NotificationsHub(
         // A connection feature, not Context.Items: the items are a dictionary made for each connection on first use.
         Context.Features.Set(connection);
         registry.Add(connection);
+        keepAlives.Hub.Add(connection);
         connection.Start(Context.ConnectionAborted); // it ends with OnDisconnectedAsync: nothing awaits it
         return Task.CompletedTask;
     }
@@ -46,6 +47,7 @@ internal sealed class NotificationsHub(
                 owners.Remove(token);
             }
             registry.Remove(connection);
+            keepAlives.Hub.Remove(connection);
             connection.Complete();
         }
         return Task.CompletedTask;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
 using Realtime.Server.Auth;
 using Realtime.Server.Operations;
 using Realtime.Server.Storage;
@@ -30,7 +29,7 @@ internal static partial class SseApi
     }
 
     private static async Task<IResult> StreamAsync(
-        HttpContext context, ConnectionRegistry registry, LiveServices services, SequenceStore sequence, IOptions<LiveOptions> options, IHostApplicationLifetime application, StartupGate gate)
+        HttpContext context, ConnectionRegistry registry, LiveServices services, SequenceStore sequence, KeepAliveScheduler keepAlives, IHostApplicationLifetime application, StartupGate gate)
     {
         if (!gate.IsOpen)
         {
@@ -100,13 +99,12 @@ internal static partial class SseApi
             await response.Body.WriteAsync(SseLiveConnection.Preamble, context.RequestAborted);
             await response.Body.FlushAsync(context.RequestAborted);
 
-            var keepAlive = KeepAliveAsync(connection, options.Value.SseKeepAliveInterval, services.Time, lifetime.Token);
+            keepAlives.Sse.Add(connection);
             await connection.RunAsync(lifetime.Token);
-            await lifetime.CancelAsync();
-            await keepAlive;
         }
         finally
         {
+            keepAlives.Sse.Remove(connection);
             registry.Remove(connection);
             connection.Complete();
             await lifetime.CancelAsync(); // also ends the expiry wait
@@ -133,21 +131,6 @@ internal static partial class SseApi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the last committed id for a stream without a cursor; it is live from when it subscribed: {Reason}")]
     private static partial void LogLiveStartUnknown(ILogger logger, string reason);
-
-    private static async Task KeepAliveAsync(LiveConnection connection, TimeSpan interval, TimeProvider time, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var timer = new PeriodicTimer(interval, time);
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                connection.EnqueueKeepAlive();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
 
     /// <summary>
     /// Cancels <paramref name="lifetime"/> at <paramref name="at"/>, however far ahead: a single

@@ -1,13 +1,6 @@
-using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Npgsql;
 using Realtime.Server.Bus;
 using Realtime.Server.Contracts;
 using Realtime.Server.Live;
-using Realtime.Server.Notifications;
-using Realtime.Server.Observability;
 
 namespace Realtime.Server.Tests.Live;
 
@@ -20,18 +13,12 @@ public sealed class DeferredEventTests : IDisposable
 {
     private static readonly DateTime CreatedAt = new(2026, 11, 30, 22, 0, 0, DateTimeKind.Utc);
 
-    private readonly ServiceProvider _metricsServices = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly NpgsqlDataSource _unusedDatabase = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1"); // nothing here reads PostgreSQL
+    private readonly RecordingServices _services = new();
     private readonly RecordingConnection _connection;
 
     public DeferredEventTests()
     {
-        var time = TimeProvider.System;
-        var services = new LiveServices(new InboxStore(_unusedDatabase, time), new ResumeReader(_unusedDatabase, time, NullLogger<ResumeReader>.Instance),
-            time, Options.Create(new LiveOptions()), NullLogger<LiveConnection>.Instance, new RealtimeMetrics(_metricsServices.GetRequiredService<IMeterFactory>()));
-        _connection = new RecordingConnection(services);
-        _connection.Start(CancellationToken.None);
-        _connection.StartLiveFromNow(lastCommittedId: null);
+        _connection = _services.Live();
     }
 
     private static EventFrames Count(int unread) => new(ClientTargets.UnreadCount, ClientPayloads.UnreadCount(unread));
@@ -80,23 +67,6 @@ public sealed class DeferredEventTests : IDisposable
     public void Dispose()
     {
         _connection.Complete();
-        _unusedDatabase.Dispose();
-        _metricsServices.Dispose();
-    }
-
-    /// <summary>A transport whose writes complete at once and are recorded, in order.</summary>
-    private sealed class RecordingConnection(LiveServices services) : LiveConnection("c1", "alice", "test", services)
-    {
-        public List<string> Written { get; } = [];
-
-        protected override ValueTask WriteAsync(string target, RawJson payload, long? id, CancellationToken cancellationToken)
-        {
-            Written.Add(id is { } notificationId ? $"{target} {notificationId}" : target);
-            return ValueTask.CompletedTask;
-        }
-
-        public override void Close()
-        {
-        }
+        _services.Dispose();
     }
 }
