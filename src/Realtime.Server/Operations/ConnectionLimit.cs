@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Npgsql;
 using Realtime.Server.Storage;
 
@@ -13,13 +14,16 @@ namespace Realtime.Server.Operations;
 /// node at its limit (a reconnect storm) fails <c>accept</c> with EMFILE, and then everything else
 /// that needs a descriptor fails too: PostgreSQL connections (which .NET reports as "Too many open
 /// files in system") and, fatally, a new runtime thread, which needs a pipe to start: the process
-/// aborts with "Out of memory.". Past the cap Kestrel accepts a connection and closes it at once,
-/// and the client retries.
+/// aborts with "Out of memory.". Past the cap a connection is closed as it is accepted, in the accept
+/// loop itself (<see cref="CappedListenerFactory"/>), and the client retries.
 /// </summary>
 /// <remarks>
 /// Not Kestrel's own <c>MaxConcurrentConnections</c>: its middleware waits in an async frame for the
-/// life of every connection (168 bytes per idle connection). <see cref="OpenConnections"/> counts
-/// them from Kestrel's <c>kestrel.active_connections</c> instead, and its middleware holds nothing.
+/// life of every connection (168 bytes per idle connection). And not a refusal in connection middleware
+/// either: middleware runs on the thread pool, and a loaded node (a storm, a cold start) accepts far
+/// faster than its thread pool gets to each connection, so accepted sockets piled up past the limit
+/// before any was refused and the node aborted all the same. <see cref="OpenConnections"/> counts them
+/// from Kestrel's <c>kestrel.active_connections</c> plus those accepted and not yet started, and holds nothing per connection.
 /// </remarks>
 internal static class ConnectionLimit
 {
@@ -41,8 +45,11 @@ internal static class ConnectionLimit
         var pool = new NpgsqlConnectionStringBuilder(builder.Configuration.GetConnectionString(StorageSetup.ConnectionStringName) ?? "").MaxPoolSize;
         var limit = For(descriptors.Value, pool);
         builder.Services.AddSingleton(services => new OpenConnections(services.GetRequiredService<IMeterFactory>(), limit, services.GetRequiredService<ILogger<OpenConnections>>()));
+        // Registered after Kestrel's own socket transport, so Kestrel binds with this one (it takes the last that can bind).
+        builder.Services.AddSingleton<IConnectionListenerFactory>(services => new CappedListenerFactory(
+            ActivatorUtilities.CreateInstance<SocketTransportFactory>(services), services.GetRequiredService<OpenConnections>()));
         builder.Services.AddOptions<KestrelServerOptions>().Configure<OpenConnections>(
-            (kestrel, open) => kestrel.ConfigureEndpointDefaults(listen => listen.Use(open.Refuse)));
+            (kestrel, open) => kestrel.ConfigureEndpointDefaults(listen => listen.Use(open.Started)));
         return builder;
     }
 
@@ -78,9 +85,9 @@ internal static class ConnectionLimit
 }
 
 /// <summary>
-/// This node's open connections, counted from Kestrel's own <c>kestrel.active_connections</c> (a
-/// listener of its own, so it counts whether or not metrics are exported), and the connection
-/// middleware that closes a connection at once while more than the cap are open.
+/// This node's open connections: those Kestrel runs, counted from its own <c>kestrel.active_connections</c>
+/// (a listener of its own, so it counts whether or not metrics are exported), and those accepted and
+/// not yet started by Kestrel. The accept loop admits a connection only under the cap.
 /// </summary>
 internal sealed partial class OpenConnections : IDisposable
 {
@@ -90,7 +97,8 @@ internal sealed partial class OpenConnections : IDisposable
     private readonly MeterListener _listener = new();
     private readonly long _limit;
     private readonly ILogger<OpenConnections> _logger;
-    private long _open;
+    private long _active;
+    private long _accepted;
 
     public OpenConnections(IMeterFactory meters, long limit, ILogger<OpenConnections> logger)
     {
@@ -104,23 +112,55 @@ internal sealed partial class OpenConnections : IDisposable
                 listener.EnableMeasurementEvents(instrument, this);
             }
         };
-        _listener.SetMeasurementEventCallback<long>(static (_, change, _, state) => Interlocked.Add(ref ((OpenConnections)state!)._open, change));
+        _listener.SetMeasurementEventCallback<long>(static (_, change, _, state) => Interlocked.Add(ref ((OpenConnections)state!)._active, change));
         _listener.Start();
     }
 
-    /// <summary>Connections open now, the one being accepted included.</summary>
-    public long Count => Interlocked.Read(ref _open);
+    /// <summary>Connections open now: run by Kestrel, or accepted and waiting for it (one started and not yet past <see cref="Started"/> counts twice, for a moment).</summary>
+    public long Count => Interlocked.Read(ref _active) + Interlocked.Read(ref _accepted);
 
-    /// <summary>The connection middleware: past the cap, the connection is closed before anything reads it.</summary>
-    public ConnectionDelegate Refuse(ConnectionDelegate next) => connection =>
+    public long Limit => _limit;
+
+    /// <summary>Called by the accept loop for each accepted connection: true (and counted) while under the cap, else false.</summary>
+    public bool TryAdmit()
     {
-        if (Count <= _limit)
+        if (Count >= _limit)
         {
-            return next(connection);
+            return false;
         }
-        LogRejected(_logger, connection.ConnectionId, _limit);
-        return connection.DisposeAsync().AsTask(); // closed as Kestrel's own limit closes it: no reset
+        Interlocked.Increment(ref _accepted);
+        return true;
+    }
+
+    /// <summary>The connection middleware, first for every connection: Kestrel counts it from here on.</summary>
+    public ConnectionDelegate Started(ConnectionDelegate next) => connection =>
+    {
+        Interlocked.Decrement(ref _accepted);
+        return next(connection);
     };
+
+    /// <summary>
+    /// Closes a connection past the cap now, in the accept loop: its socket (and descriptor) goes at once
+    /// (a FIN: the client sees the connection closed and retries); the rest of it is disposed on the thread pool.
+    /// </summary>
+    public void Refuse(ConnectionContext connection)
+    {
+        LogRejected(_logger, connection.ConnectionId, _limit);
+        connection.Abort(new ConnectionAbortedException("The node holds its cap of connections."));
+        _ = DisposeAsync(connection);
+    }
+
+    private static async Task DisposeAsync(ConnectionContext connection)
+    {
+        try
+        {
+            await connection.DisposeAsync();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Already closed: nothing left to release.
+        }
+    }
 
     [LoggerMessage(EventName = "ConnectionRejected", Level = LogLevel.Warning, Message = "Connection {ConnectionId} refused: the node holds its cap of {Limit} connections")]
     private static partial void LogRejected(ILogger logger, string connectionId, long limit);
