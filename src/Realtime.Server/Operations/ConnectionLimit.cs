@@ -119,8 +119,6 @@ internal sealed partial class OpenConnections : IDisposable
     /// <summary>Connections open now: run by Kestrel, or accepted and waiting for it (one started and not yet past <see cref="Started"/> counts twice, for a moment).</summary>
     public long Count => Interlocked.Read(ref _active) + Interlocked.Read(ref _accepted);
 
-    public long Limit => _limit;
-
     /// <summary>Called by the accept loop for each accepted connection: true (and counted) while under the cap, else false.</summary>
     public bool TryAdmit()
     {

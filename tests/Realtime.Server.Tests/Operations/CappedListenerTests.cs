@@ -24,7 +24,7 @@ public sealed class CappedListenerTests : IDisposable
     [Fact]
     public async Task AFloodAcceptedBeforeAnyConnectionRunsIsRefusedPastTheCapInTheAcceptLoop()
     {
-        var flood = Enumerable.Range(0, 3 * Cap).Select(i => new RecordingConnection("c" + i)).ToList();
+        var flood = Enumerable.Range(0, 3 * Cap).Select(i => new AcceptedConnection("c" + i)).ToList();
         var listener = await Bind(flood);
 
         var admitted = new List<ConnectionContext>();
@@ -43,7 +43,7 @@ public sealed class CappedListenerTests : IDisposable
     [Fact]
     public async Task AConnectionStartedByKestrelIsNoLongerCountedAsWaiting()
     {
-        var listener = await Bind([new RecordingConnection("a"), new RecordingConnection("b")]);
+        var listener = await Bind([new AcceptedConnection("a"), new AcceptedConnection("b")]);
         var started = 0;
         var pipeline = _open.Started(_ => { started++; return Task.CompletedTask; });
 
@@ -64,7 +64,7 @@ public sealed class CappedListenerTests : IDisposable
     }
 
     /// <summary>A connection that records its abort (what closes the socket of a real one).</summary>
-    private sealed class RecordingConnection(string id) : ConnectionContext
+    private sealed class AcceptedConnection(string id) : ConnectionContext
     {
         public bool Aborted { get; private set; }
 
